@@ -1,0 +1,26 @@
+"""Benchmarks behind ``skyhive bench``: each concern registers a suite.
+
+A suite is a function ``run(quick: bool) -> BenchTable``.  ``quick`` runs a
+reduced size (for smoke tests); the full run produces the figures written to
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class BenchTable:
+    title: str
+    columns: list[str]
+    rows: list[list[object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+Suite = Callable[[bool], BenchTable]
+SUITES: dict[str, str] = {
+    # name -> "module:function"; imported lazily so optional dependencies stay optional
+    "core": "skyhive.bench.core:run",
+}
