@@ -30,3 +30,21 @@ class LocalFrame:
         enu = np.asarray(enu, float)
         lat, lon, alt = pymap3d.enu2geodetic(enu[..., 0], enu[..., 1], enu[..., 2], self.lat0, self.lon0, self.alt0)
         return np.asarray(lat, float), np.asarray(lon, float), np.asarray(alt, float)
+
+    def local(self, lat: ArrayLike, lon: ArrayLike, up: ArrayLike = 0.0) -> NDArray[np.float64]:
+        """Scenario convention: east/north in the ENU plane, z = height above the origin altitude.
+
+        Ground is z = 0 everywhere (flat terrain at the origin altitude); the
+        ENU curvature drop (about 8 m at 10 km) is not applied to heights.
+        """
+        e, n, _ = pymap3d.geodetic2enu(np.asarray(lat, float), np.asarray(lon, float), self.alt0,
+                                       self.lat0, self.lon0, self.alt0)
+        out = np.stack(np.broadcast_arrays(e, n, np.asarray(up, float)), axis=-1).astype(np.float64)
+        return out
+
+    def geodetic(self, xyz: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Inverse of :meth:`local`: (lat, lon, altitude above the ellipsoid = alt0 + z)."""
+        xyz = np.asarray(xyz, float)
+        lat, lon, _ = pymap3d.enu2geodetic(xyz[..., 0], xyz[..., 1], np.zeros_like(xyz[..., 0]),
+                                           self.lat0, self.lon0, self.alt0)
+        return np.asarray(lat, float), np.asarray(lon, float), self.alt0 + xyz[..., 2]

@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from skyhive.flight.kernels import max_displacement
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -36,7 +38,7 @@ class SpatialIndex:
             self._tree is None
             or self._built_at is None
             or self._built_at.shape != positions.shape
-            or float(np.max(np.abs(positions - self._built_at), initial=0.0)) * 1.7320508 > 0.5 * self.skin
+            or max_displacement(positions, self._built_at) > 0.5 * self.skin
         )
         if stale:
             self._built_at = positions.copy()
@@ -48,13 +50,19 @@ class SpatialIndex:
     def positions(self) -> FloatArray:
         return self._pos
 
-    def pairs_within(self, radius: float) -> tuple[IntArray, IntArray, FloatArray]:
-        """All drone pairs (i < j) closer than ``radius`` now: (i, j, distance)."""
+    def candidate_pairs(self, radius: float) -> IntArray:
+        """(K, 2) pairs (i < j) that MAY be closer than ``radius`` now: a superset, valid until the next
+        rebuild.  Compiled kernels filter these by exact distance in the same pass as their own work."""
         assert self._tree is not None, "update() first"
         cand = self._pair_cache.get(radius)
         if cand is None:
             cand = self._tree.query_pairs(radius + self.skin, output_type="ndarray").astype(np.int64)
             self._pair_cache[radius] = cand
+        return cand
+
+    def pairs_within(self, radius: float) -> tuple[IntArray, IntArray, FloatArray]:
+        """All drone pairs (i < j) closer than ``radius`` now: (i, j, distance)."""
+        cand = self.candidate_pairs(radius)
         if cand.shape[0] == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0)

@@ -1,0 +1,3 @@
+from skyhive.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""skyhive.airspace (see docs/)."""

@@ -1,0 +1,1 @@
+"""skyhive.autonomy (see docs/)."""

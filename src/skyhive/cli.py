@@ -1,0 +1,204 @@
+"""The ``skyhive`` command line: run, validate, bench (typer + rich)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from skyhive.scenario.load import ScenarioError, load_scenario
+
+app = typer.Typer(
+    name="skyhive",
+    help="Cooperative drone swarms that share airspace safely: simulate, validate, benchmark.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (.yaml, .yml or .toml).", show_default=False)]
+
+
+def _report_problems(exc: ScenarioError) -> None:
+    table = Table(title=f"{exc.source}: {len(exc.problems)} problem(s)", title_justify="left", show_lines=False)
+    table.add_column("line", justify="right", style="cyan")
+    table.add_column("field")
+    table.add_column("problem", style="red")
+    for p in exc.problems:
+        table.add_row(str(p.line or ""), p.path or "<root>", p.message)
+    err.print(table)
+
+
+def _load(path: Path, seed: int | None) -> Any:
+    try:
+        return load_scenario(path, seed=seed)
+    except ScenarioError as exc:
+        _report_problems(exc)
+        raise typer.Exit(code=2) from None
+
+
+@app.command()
+def validate(scenario: ScenarioArg) -> None:
+    """Check a scenario file and list every problem at once, with field path and line."""
+    s = _load(scenario, None)
+    console.print(f"[green]OK[/green] {scenario}: '{s.name}', {s.n_drones:,} drones in {len(s.fleets)} fleet(s), "
+                  f"{len(s.airspace.geofences)} geofence(s), {len(s.manned)} manned vehicle(s), "
+                  f"{s.duration:g} s at dt = {s.dt:g} s")
+
+
+def summary_table(metrics: dict[str, Any]) -> Table:
+    table = Table(title="run summary", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, float):
+            value = f"{value:,.3f}".rstrip("0").rstrip(".")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        table.add_row(key.replace("_", " "), str(value))
+    return table
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
+    until: Annotated[float | None, typer.Option(help="Stop at this simulated time, seconds (default: duration).")]
+    = None,
+    record: Annotated[Path | None, typer.Option(help="Write an MCAP log here (Foxglove schemas).")] = None,
+    summary: Annotated[Path, typer.Option(help="Write the run summary as JSON here.")] = Path("run.summary.json"),
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a scenario to the end (or --until), then print and save the summary."""
+    from skyhive.sim import Simulation
+
+    s = _load(scenario, seed)
+    sim = Simulation(s, base_dir=scenario.parent)
+    recorder = None
+    if record is not None:
+        from skyhive.record.attach import attach_recorder
+
+        recorder = attach_recorder(sim, record)
+    end = s.duration if until is None else min(until, s.duration)
+    interrupted = False
+    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: stop cleanly, keep the log readable
+    try:
+        if progress:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[t]}"),
+                          TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
+                task = bar.add_task(f"{s.name}: {s.n_drones:,} drones", total=end, t="")
+                last = [0.0]
+
+                def tick(t: float) -> None:
+                    now = time.perf_counter()
+                    if now - last[0] > 0.1 or t >= end:
+                        last[0] = now
+                        bar.update(task, completed=t, t=f"t = {t:,.1f} s")
+
+                sim.run(until=end, progress=tick)
+        else:
+            sim.run(until=end)
+    except KeyboardInterrupt:
+        interrupted = True
+        err.print(f"[yellow]interrupted at t = {sim.t:.1f} s; writing what was simulated[/yellow]")
+    finally:
+        if recorder is not None:
+            recorder.close()
+    metrics = sim.metrics
+    metrics["interrupted"] = interrupted
+    console.print(summary_table(metrics))
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(json.dumps(_jsonable(metrics), indent=2) + "\n")
+    console.print(f"summary written to {summary}" + (f"; log written to {record}" if record else ""))
+    if interrupted:
+        raise typer.Exit(code=130)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+@app.command()
+def bench(
+    suites: Annotated[list[str] | None, typer.Argument(help="Suites to run (default: all available).")] = None,
+    quick: Annotated[bool, typer.Option(help="Small sizes only (a smoke run).")] = False,
+    markdown: Annotated[Path | None, typer.Option(help="Also write the tables as Markdown here.")] = None,
+) -> None:
+    """Print the benchmark tables for this machine."""
+    from skyhive.bench import SUITES, BenchTable
+
+    names = suites or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        err.print(f"[red]unknown suite(s): {', '.join(unknown)}; available: {', '.join(SUITES)}[/red]")
+        raise typer.Exit(code=2)
+    machine = f"{platform.node()} {platform.machine()} {_cpu_model()}, Python {platform.python_version()}"
+    console.print(f"machine: {machine}; date: {time.strftime('%Y-%m-%d', time.gmtime())} UTC")
+    md: list[str] = []
+    for name in names:
+        module, func = SUITES[name].split(":")
+        try:
+            suite = getattr(importlib.import_module(module), func)
+        except ImportError as exc:
+            err.print(f"[yellow]skipping {name}: {exc} (install the optional extra)[/yellow]")
+            continue
+        table: BenchTable = suite(quick)
+        out = Table(title=table.title, title_justify="left")
+        for c in table.columns:
+            out.add_column(c, justify="right")
+        for row in table.rows:
+            out.add_row(*[str(v) for v in row])
+        console.print(out)
+        for note in table.notes:
+            console.print(f"  [dim]{note}[/dim]")
+        md += [f"### {table.title}", "", "| " + " | ".join(table.columns) + " |",
+               "|" + "---|" * len(table.columns)]
+        md += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.rows]
+        md += [""] + [f"- {n}" for n in table.notes] + [""]
+    if markdown is not None:
+        markdown.write_text(f"machine: {machine}; date: {time.strftime('%Y-%m-%d')}\n\n" + "\n".join(md))
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""skyhive.comms (see docs/)."""

@@ -1,0 +1,1 @@
+"""Flight: dynamics, wind, battery, failsafes, failures, the built-in waypoint behaviour and the safety filter."""

@@ -1,0 +1,273 @@
+"""The safety filter between intent and command, and the monitor that counts what got through.
+
+The filter is a set of closed-form control-barrier constraints, each of the
+form ``n . u >= -gamma * h``: the velocity ``u`` may close a safety gap ``h``
+along direction ``n`` no faster than ``gamma * h`` (gamma = 1 / horizon_s), so
+gaps shrink at most exponentially and never cross zero in continuous time.
+
+* Drone-drone separation: pairwise reciprocal barriers (Wang, Ames & Egerstedt,
+  "Safety barrier certificates for collisions-free multirobot systems",
+  IEEE T-RO 2017): for a pair closer than the look radius, h = distance -
+  separation and each drone takes half of the required correction.  It is the
+  decentralised, closed-form counterpart of ORCA's half-plane constraints:
+  each drone needs only its neighbours' positions and velocities.
+* Manned aircraft: the drone alone gives way.  Its horizontal distance must
+  stay above the well-clear radius while it is inside the vertical band, and
+  when an aircraft approaches inside the band the drone also leaves the band
+  vertically (away from the aircraft's altitude) at its full climb/descent
+  rate, since it usually cannot outrun an aircraft.
+* Geofences: a horizontal barrier to the boundary of each active prism (the
+  keep-in fence that best contains the drone; every keep-out fence whose
+  altitude band the drone is in) and vertical barriers to ceilings and floors.
+
+Fences are applied last, so when constraints conflict a drone keeps out of
+forbidden airspace before it keeps its distance from other drones.  Speed
+limits clip the result.  Every neighbour question goes through the shared
+spatial index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skyhive.flight.kernels import close_pairs, separation_corrections
+from skyhive.geo.fences import FenceSet
+from skyhive.scenario.models import Safety
+from skyhive.systems import Phase, TickContext
+from skyhive.world.world import DroneState, DroneStatus
+
+F64 = NDArray[np.float64]
+AIRBORNE_M = 0.5
+PASSES = 2
+SEPARATION_BUFFER = 1.25  # the filter keeps 1.25 x separation_m; the monitor counts losses below 1.0 x
+BAND_MARGIN_M = 15.0
+
+
+def clip_speed(u: F64, d: DroneState) -> None:
+    """In place: horizontal speed and climb/descent rates within each drone's limits."""
+    h = np.sqrt(u[:, 0] ** 2 + u[:, 1] ** 2)
+    scale = np.minimum(1.0, d.max_h_speed / np.maximum(h, 1e-12))
+    u[:, 0] *= scale
+    u[:, 1] *= scale
+    np.clip(u[:, 2], -d.max_descent, d.max_climb, out=u[:, 2])
+
+
+def _scatter(u: F64, idx: NDArray[np.int64], vec: F64) -> None:
+    """u[idx] += vec, summing repeated indices (faster than np.add.at)."""
+    n = u.shape[0]
+    for ax in range(vec.shape[1]):
+        u[:, ax] += np.bincount(idx, vec[:, ax], minlength=n)
+
+
+class SafetyFilter:
+    name = "safety"
+    phase = Phase.GUARD
+    period = 0.0
+
+    def __init__(self, cfg: Safety, fences: FenceSet, drones: DroneState) -> None:
+        self.cfg = cfg
+        self.fences = fences
+        self.gamma = 1.0 / cfg.horizon_s
+        self.vmax = float(drones.max_h_speed.max(initial=1.0))
+        # aim beyond the minimum: velocity lag and gusts eat part of the gap before the barrier acts
+        self.target_sep = cfg.separation_m * SEPARATION_BUFFER
+        self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min(initial=1.0))
+        self.look_m = self.target_sep + 2.0 * self.vmax * cfg.horizon_s
+        self.corrected = 0
+
+    def step(self, ctx: TickContext) -> None:
+        d = ctx.world.drones
+        fly = d.status <= DroneStatus.LANDING
+        u = d.intent_vel.copy()
+        u[~fly] = 0.0
+        clip_speed(u, d)
+        before = u.copy()
+        for _ in range(PASSES):  # repeat so a drone pressed against a fence still keeps its distance
+            self._separate(ctx, u, fly)
+            self._well_clear(ctx, u, fly)
+            self._fences(d, u, fly)
+            clip_speed(u, d)
+        self.corrected += int(np.count_nonzero(np.any(np.abs(u - before) > 1e-6, axis=1)))
+        d.cmd_vel[:] = u
+
+    def _separate(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> None:
+        pairs = ctx.index.candidate_pairs(self.look_m)
+        if pairs.shape[0]:
+            corr, _ = separation_corrections(ctx.world.drones.pos, u, fly, pairs, self.target_sep,
+                                             self.gamma, self.look_m)
+            u += corr
+
+    def _well_clear(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> None:
+        man = ctx.world.manned
+        air = np.flatnonzero(man.is_aircraft)
+        if air.size == 0:
+            return
+        wc = self.cfg.well_clear
+        d = ctx.world.drones
+        vm = man.vel[air]
+        # how long leaving the band vertically can take, at the slowest climb/descent rate of the fleet
+        escape_s = (wc.vertical_m + BAND_MARGIN_M) / self.min_vertical_rate + self.cfg.horizon_s
+        v_air = float(np.linalg.norm(vm, axis=1).max())
+        reach = wc.horizontal_m + BAND_MARGIN_M + (v_air + self.vmax) * escape_s
+        k, i, _ = ctx.index.near_points(man.pos[air], reach)
+        keep = fly[i]
+        k, i = k[keep], i[keep]
+        if i.size == 0:
+            return
+        rel = d.pos[i] - man.pos[air][k]
+        dz = rel[:, 2]
+        dh = np.hypot(rel[:, 0], rel[:, 1])
+        nh = rel[:, :2] / np.maximum(dh, 1e-9)[:, None]
+        band = np.abs(dz) < wc.vertical_m + BAND_MARGIN_M
+        closing = np.einsum("ij,ij->i", u[i, :2] - vm[k, :2], nh)
+        viol = -self.gamma * (dh - wc.horizontal_m - BAND_MARGIN_M) - closing
+        push = band & (viol > 0.0)
+        if push.any():
+            _scatter(u[:, :2], i[push], viol[push][:, None] * nh[push])
+        # leave the band vertically before the aircraft can arrive: under it if there is room above the
+        # ground, else over it
+        rate = np.where(dz < 0.0, d.max_descent[i], d.max_climb[i])
+        need_s = (wc.vertical_m + BAND_MARGIN_M - np.abs(dz)) / rate + self.cfg.horizon_s
+        arrive_s = np.maximum(dh - wc.horizontal_m - BAND_MARGIN_M, 0.0) / np.maximum(-closing, 1e-6)
+        threat = band & ((dh < wc.horizontal_m + BAND_MARGIN_M) | (arrive_s < need_s))
+        if threat.any():
+            idx = i[threat]
+            under_alt = man.pos[air][k[threat], 2] - wc.vertical_m - BAND_MARGIN_M
+            down = (dz[threat] < 0.0) & (under_alt > 0.0)
+            u[idx[down], 2] = -d.max_descent[idx[down]]
+            u[idx[~down], 2] = d.max_climb[idx[~down]]
+
+    def _fences(self, d: DroneState, u: F64, fly: NDArray[np.bool_]) -> None:
+        fences = self.fences
+        if not fences.prisms:
+            return
+        g = self.gamma
+        m = self.cfg.geofence_margin_m
+        reach = m + 2.0 * self.vmax * self.cfg.horizon_s
+        z = d.pos[:, 2]
+        best_s: F64 | None = None
+        best_n = np.zeros((d.n, 2))
+        best_ceiling = np.full(d.n, np.inf)
+        best_floor = np.zeros(d.n)
+        for k, p in enumerate(fences.prisms):
+            if not p.active:
+                continue
+            s, nrm, _ = fences.geometry(k, d.pos, reach)
+            if p.kind == "keep_in":
+                # the keep-in fence that best contains the drone is the one it must stay in
+                better = np.ones(d.n, bool) if best_s is None else s > best_s
+                best_s = s if best_s is None else np.where(better, s, best_s)
+                best_n[better] = nrm[better]
+                best_ceiling[better] = p.ceiling_m
+                best_floor[better] = p.floor_m
+                continue
+            near = np.flatnonzero(np.isfinite(s) & fly)
+            if near.size == 0:
+                continue
+            zn = z[near]
+            band = near[(zn >= p.floor_m - m) & (zn <= p.ceiling_m + m)]
+            self._barrier(u, band, s[band], nrm[band], g, m)
+            over = near[s[near] < m]  # over or under the keep-out block, or about to be
+            above = over[z[over] >= p.ceiling_m]
+            u[above, 2] = np.maximum(u[above, 2], -g * (z[above] - p.ceiling_m - m))
+            below = over[z[over] <= p.floor_m]
+            u[below, 2] = np.minimum(u[below, 2], g * (p.floor_m - m - z[below]))
+        if best_s is not None:
+            act = np.flatnonzero(np.isfinite(best_s) & fly)
+            self._barrier(u, act, best_s[act], best_n[act], g, m)
+            flying = np.flatnonzero(fly)
+            ceil = best_ceiling[flying]
+            margin_v = np.minimum(m, 0.25 * (ceil - best_floor[flying]))
+            u[flying, 2] = np.minimum(u[flying, 2], g * (ceil - margin_v - z[flying]))
+            raised = flying[(best_floor[flying] > 0.0) & (d.status[flying] == DroneStatus.ACTIVE)]
+            if raised.size:
+                u[raised, 2] = np.maximum(u[raised, 2], -g * (z[raised] - best_floor[raised] - m))
+
+    @staticmethod
+    def _barrier(u: F64, idx: NDArray[np.int64], s: F64, nrm: F64, g: float, margin: float) -> None:
+        if idx.size == 0:
+            return
+        closing = np.einsum("ij,ij->i", u[idx, :2], nrm)
+        viol = -g * (s - margin) - closing
+        m = viol > 0.0
+        u[idx[m], :2] += viol[m][:, None] * nrm[m]
+
+    def metrics(self) -> dict[str, object]:
+        return {"safety_corrections": self.corrected}
+
+
+class SafetyMonitor:
+    """Counts what the filter could not prevent: losses of separation, breaches, well-clear violations.
+
+    An event is counted when a pair (or drone) enters the violating state, not
+    once per tick it stays there.
+    """
+
+    name = "safety_monitor"
+    phase = Phase.RECORD
+    period = 0.0
+
+    def __init__(self, cfg: Safety, fences: FenceSet) -> None:
+        self.cfg = cfg
+        self.fences = fences
+        self.watch_m = 3.0 * cfg.separation_m  # closer encounters are measured exactly
+        self.los_events = 0
+        self.min_separation = np.inf
+        self.breach_events = 0
+        self.breach_drone_s = 0.0
+        self.well_clear_events = 0
+        self.min_manned_h = np.inf
+        self._los = np.zeros(0, np.int64)
+        self._breach: NDArray[np.bool_] | None = None
+        self._wc = np.zeros(0, np.int64)
+
+    def step(self, ctx: TickContext) -> None:
+        d = ctx.world.drones
+        ctx.index.update(d.pos)
+        air = (d.status <= DroneStatus.LANDING) & (d.pos[:, 2] > AIRBORNE_M)
+        n = d.n
+        pairs = ctx.index.candidate_pairs(self.watch_m)
+        if pairs.shape[0]:
+            closest, keys = close_pairs(d.pos, air, pairs, self.watch_m, self.cfg.separation_m)
+            self.min_separation = min(self.min_separation, closest)
+            self.los_events += int(np.count_nonzero(~np.isin(keys, self._los, assume_unique=True)))
+            self._los = keys
+
+        if self.fences.prisms:
+            breach = self.fences.breaches(d.pos, air)
+            prev = self._breach if self._breach is not None else np.zeros(n, dtype=bool)
+            self.breach_events += int(np.count_nonzero(breach & ~prev))
+            self.breach_drone_s += float(np.count_nonzero(breach)) * ctx.dt
+            self._breach = breach
+
+        man = ctx.world.manned
+        aircraft = np.flatnonzero(man.is_aircraft)
+        if aircraft.size:
+            wc = self.cfg.well_clear
+            k, q, _dh3 = ctx.index.near_points(man.pos[aircraft], wc.horizontal_m * 3)
+            if q.size:
+                keep = air[q]
+                k, q = k[keep], q[keep]
+                rel = d.pos[q] - man.pos[aircraft][k]
+                dh = np.hypot(rel[:, 0], rel[:, 1])
+                band = np.abs(rel[:, 2]) < wc.vertical_m
+                if band.any():
+                    self.min_manned_h = min(self.min_manned_h, float(dh[band].min()))
+                inside = band & (dh < wc.horizontal_m)
+                keys = k[inside] * n + q[inside]
+                self.well_clear_events += int(np.count_nonzero(~np.isin(keys, self._wc, assume_unique=True)))
+                self._wc = keys
+            else:
+                self._wc = np.zeros(0, np.int64)
+
+    def metrics(self) -> dict[str, object]:
+        return {
+            "loss_of_separation_events": self.los_events,
+            # None: no two airborne drones ever came within 3 x separation
+            "min_separation_m": None if np.isinf(self.min_separation) else round(self.min_separation, 3),
+            "geofence_breach_events": self.breach_events,
+            "geofence_breach_drone_seconds": round(self.breach_drone_s, 3),
+            "well_clear_violations": self.well_clear_events,
+            "min_manned_horizontal_in_band_m": None if np.isinf(self.min_manned_h) else round(self.min_manned_h, 1),
+        }

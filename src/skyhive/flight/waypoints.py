@@ -1,0 +1,122 @@
+"""The built-in behaviour: each fleet flies its route as a timed trajectory, in launch formation.
+
+A fleet's route becomes a schedule: from the first launch site on the ground
+to each waypoint in turn, each leg taking as long as the slower of its
+horizontal distance at cruise speed and its height change at the climb or
+descent rate.  Every drone of the fleet tracks the same reference point plus
+its own launch slot (feed-forward reference velocity plus a proportional
+correction), so the formation keeps its shape instead of stretching as drones
+reach waypoints at slightly different moments.  Cruise speed defaults to 80 %
+of the maximum so a drone pushed off its slot can catch up.  A drone without
+a route holds its position.  Runs first in DECIDE; swarm autonomy and
+ground-station control run after it and overwrite the intent of the drones they
+command.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skyhive.events import EventLog
+from skyhive.systems import Phase, TickContext
+from skyhive.world.world import DroneState, DroneStatus
+
+F64 = NDArray[np.float64]
+GAIN = 0.5  # 1/s: position correction towards the slot
+ACCEPT_M = 5.0  # distance to the final slot that counts as arrived
+CRUISE_FRACTION = 0.8
+ON_COMPLETE = {"hold": 0, "land": 1, "return": 2}
+
+
+class FleetSchedule:
+    """Reference position and velocity of one fleet's route at any time."""
+
+    def __init__(self, points: F64, speed: float, climb: float, descent: float, loop: bool) -> None:
+        if loop:
+            points = np.vstack([points, points[1:2]])  # after the last waypoint, back to the first one
+        legs = np.diff(points, axis=0)
+        horizontal = np.hypot(legs[:, 0], legs[:, 1]) / speed
+        vertical = np.where(legs[:, 2] > 0, legs[:, 2] / climb, -legs[:, 2] / descent)
+        self.points = points
+        self.legs = legs
+        self.durations = np.maximum(np.maximum(horizontal, vertical), 1e-6)
+        self.ends = np.cumsum(self.durations)
+        self.loop = loop
+        self.loop_start = float(self.ends[0])  # looping repeats legs 1.., not the climb from the ground
+        self.total = float(self.ends[-1])
+
+    def at(self, t: float) -> tuple[F64, F64, bool]:
+        """(reference position, reference velocity, finished) at time t since the fleet started."""
+        if self.loop and t > self.total:
+            period = self.total - self.loop_start
+            t = self.loop_start + (t - self.loop_start) % period
+        if t >= self.total:
+            return self.points[-1], np.zeros(3), True
+        k = int(np.searchsorted(self.ends, t, side="right"))
+        begin = self.ends[k] - self.durations[k]
+        frac = (t - begin) / self.durations[k]
+        return self.points[k] + frac * self.legs[k], self.legs[k] / self.durations[k], False
+
+
+class WaypointFollower:
+    name = "waypoints"
+    phase = Phase.DECIDE
+    period = 0.0
+
+    def __init__(self, drones: DroneState, routes: list[F64 | None], origins: list[F64], offsets: F64,
+                 speeds: list[float | None], loops: list[bool], on_complete: list[str], log: EventLog) -> None:
+        """``routes[f]``: fleet f's (W, 3) waypoints or None; ``origins[f]``: its first launch site;
+        ``offsets``: (N, 3) each drone's slot relative to that site."""
+        self.log = log
+        self.fleet = drones.fleet.astype(np.int64)
+        self.schedules: list[FleetSchedule | None] = []
+        for f, route in enumerate(routes):
+            if route is None:
+                self.schedules.append(None)
+                continue
+            members = self.fleet == f
+            vmax = float(drones.max_h_speed[members].min())
+            cruise = min(speeds[f] or CRUISE_FRACTION * vmax, CRUISE_FRACTION * vmax)
+            climb = float(drones.max_climb[members].min()) * CRUISE_FRACTION
+            descent = float(drones.max_descent[members].min()) * CRUISE_FRACTION
+            start = np.asarray(origins[f], float).reshape(1, 3).copy()
+            start[0, 2] = 0.0
+            self.schedules.append(FleetSchedule(np.vstack([start, route]), cruise, climb, descent, loops[f]))
+        self.on_complete = np.asarray([ON_COMPLETE[c] for c in on_complete], np.int8)
+        self.offsets = offsets
+        self.routed = np.asarray([s is not None for s in self.schedules], bool)[self.fleet]
+        self.done = ~self.routed
+        self.hold = drones.pos.copy()
+        n_fleets = len(routes)
+        self.ref_pos = np.zeros((n_fleets, 3))
+        self.ref_vel = np.zeros((n_fleets, 3))
+        self.fleet_done = np.zeros(n_fleets, bool)
+
+    def step(self, ctx: TickContext) -> None:
+        d = ctx.world.drones
+        for f, sched in enumerate(self.schedules):  # a handful of fleets
+            if sched is not None:
+                self.ref_pos[f], self.ref_vel[f], self.fleet_done[f] = sched.at(ctx.t)
+        active = d.status == DroneStatus.ACTIVE
+        target = np.where(self.done[:, None], self.hold, self.ref_pos[self.fleet] + self.offsets)
+        ff = np.where(self.done[:, None], 0.0, self.ref_vel[self.fleet])
+        err = target - d.pos
+        v = ff + GAIN * err
+        v[:, 2] = ff[:, 2] + 2.0 * GAIN * err[:, 2]
+        d.intent_vel[active] = v[active]
+        arrived = active & ~self.done & self.fleet_done[self.fleet] & (np.einsum("ij,ij->i", err, err) < ACCEPT_M**2)
+        if arrived.any():
+            self._finish(ctx, np.flatnonzero(arrived), target)
+
+    def _finish(self, ctx: TickContext, idx: NDArray[np.int64], target: F64) -> None:
+        d = ctx.world.drones
+        self.done[idx] = True
+        self.hold[idx] = target[idx]
+        mode = self.on_complete[self.fleet[idx]]
+        d.status[idx[mode == 1]] = DroneStatus.LANDING
+        d.status[idx[mode == 2]] = DroneStatus.RETURNING
+        self.log.add(ctx.t, "info", "waypoints", f"{idx.size} drone(s) completed their route", drones=idx)
+
+    def metrics(self) -> dict[str, object]:
+        return {"routes_completed": int((self.done & self.routed).sum())}

@@ -1,0 +1,1 @@
+"""skyhive.mavlink (see docs/)."""

@@ -1,0 +1,1 @@
+"""skyhive.record (see docs/)."""
