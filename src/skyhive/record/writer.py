@@ -277,10 +277,11 @@ class McapRecorder:
             raise ValueError("status holds codes outside DroneStatus")
         ns = self.log_time_ns(t)
         n = p.shape[0]
+        xyz = vj.decimal_fields(p, 2).reshape(n, 3, -1)  # one call for all three columns
         spheres = vj.join_rows([
-            vj.const(self._sphere_prefix, n), vj.decimal_fields(p[:, 0], 2),
-            vj.const(',"y":', n), vj.decimal_fields(p[:, 1], 2),
-            vj.const(',"z":', n), vj.decimal_fields(p[:, 2], 2),
+            vj.const(self._sphere_prefix, n), xyz[:, 0],
+            vj.const(',"y":', n), xyz[:, 1],
+            vj.const(',"z":', n), xyz[:, 2],
             vj.const(self._sphere_mid, n), vj.padded_choices(self._status_colors, st),
             vj.const(self._sphere_suffix, n)])
         stamp = json.dumps(self.stamp(ns), separators=(",", ":"))
@@ -291,6 +292,8 @@ class McapRecorder:
         self._write(TOPIC_DRONES_SCENE, "foxglove.SceneUpdate", ns, head.encode() + spheres + tail.encode())
 
         lat, lon, alt = self.frame.geodetic(p)
+        lonlat = vj.decimal_fields(np.stack([lon, lat], axis=1), 7).reshape(n, 2, -1)
+        alts = vj.decimal_fields(alt, 1)
         order = np.argsort(st, kind="stable")
         counts = np.bincount(st, minlength=len(DroneStatus))
         parts: list[bytes] = []
@@ -301,9 +304,9 @@ class McapRecorder:
             sel = order[start:start + count]
             start += count
             s = DroneStatus(code)
-            coords = vj.join_rows([vj.const("[", count), vj.decimal_fields(lon[sel], 7), vj.const(",", count),
-                                   vj.decimal_fields(lat[sel], 7), vj.const(",", count),
-                                   vj.decimal_fields(alt[sel], 1), vj.const("]", count)])
+            ll = lonlat[sel]
+            coords = vj.join_rows([vj.const("[", count), ll[:, 0], vj.const(",", count), ll[:, 1],
+                                   vj.const(",", count), alts[sel], vj.const("]", count)])
             props = json.dumps({"status": s.name.lower(), "count": count,
                                 "style": {"color": _hex(STATUS_RGB[s])}}, separators=(",", ":"))
             parts.append(b'{"type":"Feature","geometry":{"type":"MultiPoint","coordinates":[' + coords
