@@ -172,6 +172,10 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
         rec.log(-1.0, "info", "x", "y")
     with pytest.raises(ValueError, match="kind must be"):
         rec.write_geofences(0.0, [("f", "no_fly", RING, 0.0, 10.0, True)])
+    with pytest.raises(ValueError, match="'f': a ring must be"):
+        rec.write_geofences(0.0, [("f", "keep_in", [[1.0, 2.0], [3.0, 4.0]], 0.0, 10.0, True)])
+    rec.write_geofences(0.0, [("list", "keep_in", RING.tolist(), 0.0, 10.0, True),
+                              ("holed", "keep_out", [RING, RING[:3] * 1.00001], 0.0, 10.0, True)])
     rec.write_json("/x", 0.0, {"a": 1}, schema_name="custom.A")
     with pytest.raises(ValueError, match="registered with schema"):
         rec.write_json("/x", 0.0, {"a": 1}, schema_name="custom.B")

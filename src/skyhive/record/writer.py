@@ -227,8 +227,7 @@ class McapRecorder:
         for name, kind, ring, floor_m, ceiling_m, active in fences:
             if kind not in FENCE_RGB:
                 raise ValueError(f"geofence {name!r}: kind must be 'keep_in' or 'keep_out', got {kind!r}")
-            arr = np.asarray(ring, dtype=np.float64) if not isinstance(ring, list | tuple) else None
-            rings = [arr] if arr is not None and arr.ndim == 2 else [np.asarray(r, np.float64) for r in ring]
+            rings = _rings(name, ring)
             for r in rings:
                 if r.ndim != 2 or r.shape[1] < 2 or r.shape[0] < 3:
                     raise ValueError(f"geofence {name!r}: a ring must be a (K >= 3, 2) lon/lat array")
@@ -350,6 +349,20 @@ class McapRecorder:
                 "metadata": [{"key": k, "value": v} for k, v in (metadata or {}).items()],
                 "arrows": [], "cubes": [], "spheres": [], "cylinders": [], "lines": list(lines), "triangles": [],
                 "texts": [], "models": []}
+
+
+def _rings(name: str, ring: Any) -> list[np.ndarray]:
+    """One (K, 2) ring, or a list [exterior, *holes] of them."""
+    try:
+        arr = np.asarray(ring, dtype=np.float64)
+    except ValueError:  # ragged: several rings of different lengths
+        arr = None
+    if arr is not None and arr.ndim == 2:
+        return [arr]
+    try:
+        return [np.asarray(r, dtype=np.float64) for r in ring]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"geofence {name!r}: ring must be (K, 2) lon/lat or a list of such rings") from exc
 
 
 _IDENTITY_POSE = {"position": {"x": 0.0, "y": 0.0, "z": 0.0}, "orientation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}
