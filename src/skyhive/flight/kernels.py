@@ -22,12 +22,14 @@ F64 = NDArray[np.float64]
 
 @njit(cache=True, fastmath=False)
 def separation_corrections(pos: F64, u: F64, fly: NDArray[np.bool_], pairs: NDArray[np.int64], sep: float,
-                           gamma: float, look: float) -> tuple[F64, int]:
+                           gamma: float, brake: float, look: float) -> tuple[F64, int]:
     """Reciprocal barrier corrections for candidate pairs (Jacobi: all from the same ``u``).
 
-    For each pair (i, j) of flying drones closer than ``look``: n = unit(p_i - p_j),
-    viol = -gamma (|p_i - p_j| - sep) - n . (u_i - u_j); if viol > 0, drone i gets
-    +viol/2 n and drone j gets -viol/2 n.  Returns (corrections (N, 3), active pairs).
+    For each pair (i, j) of flying drones closer than ``look``, with gap h = |p_i - p_j| - sep and
+    n = unit(p_i - p_j): the closing speed may not exceed min(gamma h, sqrt(2 brake h)) (the second
+    term: what the pair can still shed braking at ``brake`` m/s^2 together), and a negative gap must
+    open at gamma |h|.  viol = -allowed - n . (u_i - u_j); if viol > 0, drone i gets +viol/2 n and
+    drone j gets -viol/2 n.  Returns (corrections (N, 3), active pairs).
     """
     corr = np.zeros_like(u)
     active = 0
@@ -45,7 +47,9 @@ def separation_corrections(pos: F64, u: F64, fly: NDArray[np.bool_], pairs: NDAr
         inv = 1.0 / max(d, 1e-9)
         nx, ny, nz = dx * inv, dy * inv, dz * inv
         closing = (u[i, 0] - u[j, 0]) * nx + (u[i, 1] - u[j, 1]) * ny + (u[i, 2] - u[j, 2]) * nz
-        viol = -gamma * (d - sep) - closing
+        gap = d - sep
+        allowed = min(gamma * gap, math.sqrt(2.0 * brake * gap)) if gap > 0.0 else gamma * gap
+        viol = -allowed - closing
         if viol > 0.0:
             h = 0.5 * viol
             corr[i, 0] += h * nx
@@ -162,6 +166,7 @@ def integrate(pos: F64, vel: F64, cmd: F64, status: NDArray[np.uint8], battery: 
             for c in landing_codes:
                 if status[i] == c:
                     status[i] = landed
+                    pos[i, 2] = 0.0
                     vel[i, 0] = 0.0
                     vel[i, 1] = 0.0
                     vel[i, 2] = 0.0

@@ -39,7 +39,8 @@ from skyhive.world.world import DroneState, DroneStatus
 
 F64 = NDArray[np.float64]
 AIRBORNE_M = 0.5
-PASSES = 2
+MAX_PASSES = 4
+BRAKE_SHARE = 1.0  # each drone of a pair counts on braking at its full acceleration limit
 SEPARATION_BUFFER = 1.25  # the filter keeps 1.25 x separation_m; the monitor counts losses below 1.0 x
 BAND_MARGIN_M = 15.0
 
@@ -60,6 +61,53 @@ def _scatter(u: F64, idx: NDArray[np.int64], vec: F64) -> None:
         u[:, ax] += np.bincount(idx, vec[:, ax], minlength=n)
 
 
+class FenceConstraints:
+    """Linear velocity constraints from geofences, gathered once per tick and applied in every pass.
+
+    Horizontal: n . u_h >= -gamma * gap (gap = signed distance beyond the margin).
+    Vertical: u_z <= upper, u_z >= lower.
+    """
+
+    def __init__(self) -> None:
+        self._h: list[tuple[NDArray[np.int64], F64, F64]] = []
+        self._up: list[tuple[NDArray[np.int64], F64]] = []
+        self._low: list[tuple[NDArray[np.int64], F64]] = []
+
+    def horizontal(self, idx: NDArray[np.int64], gap: F64, nrm: F64) -> None:
+        self._h.append((idx, gap, nrm))
+
+    def upper(self, idx: NDArray[np.int64], bound: F64) -> None:
+        self._up.append((idx, bound))
+
+    def lower(self, idx: NDArray[np.int64], bound: F64) -> None:
+        self._low.append((idx, bound))
+
+    def done(self, gamma: float) -> FenceConstraints:
+        def cat(parts: list[tuple[NDArray[np.int64], F64]]) -> tuple[NDArray[np.int64], F64]:
+            if not parts:
+                return np.zeros(0, np.int64), np.zeros(0)
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+        self.h_idx, gaps = cat([(i, g) for i, g, _ in self._h])
+        self.h_min = -gamma * gaps
+        self.h_nrm = np.concatenate([n for _, _, n in self._h]) if self._h else np.zeros((0, 2))
+        self.up_idx, self.up = cat(self._up)
+        self.low_idx, self.low = cat(self._low)
+        return self
+
+    def apply(self, u: F64) -> None:
+        if self.h_idx.size:
+            closing = np.einsum("ij,ij->i", u[self.h_idx, :2], self.h_nrm)
+            viol = self.h_min - closing
+            m = viol > 0.0
+            if m.any():
+                _scatter(u[:, :2], self.h_idx[m], viol[m][:, None] * self.h_nrm[m])
+        if self.up_idx.size:
+            np.minimum.at(u[:, 2], self.up_idx, self.up)
+        if self.low_idx.size:
+            np.maximum.at(u[:, 2], self.low_idx, self.low)
+
+
 class SafetyFilter:
     name = "safety"
     phase = Phase.GUARD
@@ -72,8 +120,11 @@ class SafetyFilter:
         self.vmax = float(drones.max_h_speed.max(initial=1.0))
         # aim beyond the minimum: velocity lag and gusts eat part of the gap before the barrier acts
         self.target_sep = cfg.separation_m * SEPARATION_BUFFER
-        self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min(initial=1.0))
-        self.look_m = self.target_sep + 2.0 * self.vmax * cfg.horizon_s
+        self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min())
+        # relative deceleration a pair can count on: each brakes at BRAKE_SHARE of its acceleration limit
+        self.brake = 2.0 * BRAKE_SHARE * float(drones.max_accel.min())
+        v_close = 2.0 * self.vmax
+        self.look_m = self.target_sep + max(v_close / self.gamma, v_close**2 / (2.0 * self.brake))
         self.corrected = 0
 
     def step(self, ctx: TickContext) -> None:
@@ -83,20 +134,28 @@ class SafetyFilter:
         u[~fly] = 0.0
         clip_speed(u, d)
         before = u.copy()
-        for _ in range(PASSES):  # repeat so a drone pressed against a fence still keeps its distance
-            self._separate(ctx, u, fly)
+        fences = self._fence_constraints(d, fly)
+        # Jacobi passes: each resolves what the previous one's corrections (and fences, and speed limits)
+        # left in conflict; stop as soon as no pair needs a correction
+        for _ in range(MAX_PASSES):
+            conflicts = self._separate(ctx, u, fly)
             self._well_clear(ctx, u, fly)
-            self._fences(d, u, fly)
+            if fences is not None:
+                fences.apply(u)
             clip_speed(u, d)
+            if conflicts == 0:
+                break
         self.corrected += int(np.count_nonzero(np.any(np.abs(u - before) > 1e-6, axis=1)))
         d.cmd_vel[:] = u
 
-    def _separate(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> None:
+    def _separate(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> int:
         pairs = ctx.index.candidate_pairs(self.look_m)
-        if pairs.shape[0]:
-            corr, _ = separation_corrections(ctx.world.drones.pos, u, fly, pairs, self.target_sep,
-                                             self.gamma, self.look_m)
-            u += corr
+        if pairs.shape[0] == 0:
+            return 0
+        corr, conflicts = separation_corrections(ctx.world.drones.pos, u, fly, pairs, self.target_sep,
+                                                 self.gamma, self.brake, self.look_m)
+        u += corr
+        return int(conflicts)
 
     def _well_clear(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> None:
         man = ctx.world.manned
@@ -138,14 +197,16 @@ class SafetyFilter:
             u[idx[down], 2] = -d.max_descent[idx[down]]
             u[idx[~down], 2] = d.max_climb[idx[~down]]
 
-    def _fences(self, d: DroneState, u: F64, fly: NDArray[np.bool_]) -> None:
+    def _fence_constraints(self, d: DroneState, fly: NDArray[np.bool_]) -> FenceConstraints | None:
+        """This tick's fence constraints as arrays (positions do not change between filter passes)."""
         fences = self.fences
-        if not fences.prisms:
-            return
+        if not any(p.active for p in fences.prisms):
+            return None
         g = self.gamma
         m = self.cfg.geofence_margin_m
         reach = m + 2.0 * self.vmax * self.cfg.horizon_s
         z = d.pos[:, 2]
+        out = FenceConstraints()
         best_s: F64 | None = None
         best_n = np.zeros((d.n, 2))
         best_ceiling = np.full(d.n, np.inf)
@@ -167,31 +228,22 @@ class SafetyFilter:
                 continue
             zn = z[near]
             band = near[(zn >= p.floor_m - m) & (zn <= p.ceiling_m + m)]
-            self._barrier(u, band, s[band], nrm[band], g, m)
+            out.horizontal(band, s[band] - m, nrm[band])
             over = near[s[near] < m]  # over or under the keep-out block, or about to be
             above = over[z[over] >= p.ceiling_m]
-            u[above, 2] = np.maximum(u[above, 2], -g * (z[above] - p.ceiling_m - m))
+            out.lower(above, -g * (z[above] - p.ceiling_m - m))
             below = over[z[over] <= p.floor_m]
-            u[below, 2] = np.minimum(u[below, 2], g * (p.floor_m - m - z[below]))
+            out.upper(below, g * (p.floor_m - m - z[below]))
         if best_s is not None:
             act = np.flatnonzero(np.isfinite(best_s) & fly)
-            self._barrier(u, act, best_s[act], best_n[act], g, m)
+            out.horizontal(act, best_s[act] - m, best_n[act])
             flying = np.flatnonzero(fly)
             ceil = best_ceiling[flying]
             margin_v = np.minimum(m, 0.25 * (ceil - best_floor[flying]))
-            u[flying, 2] = np.minimum(u[flying, 2], g * (ceil - margin_v - z[flying]))
+            out.upper(flying, g * (ceil - margin_v - z[flying]))
             raised = flying[(best_floor[flying] > 0.0) & (d.status[flying] == DroneStatus.ACTIVE)]
-            if raised.size:
-                u[raised, 2] = np.maximum(u[raised, 2], -g * (z[raised] - best_floor[raised] - m))
-
-    @staticmethod
-    def _barrier(u: F64, idx: NDArray[np.int64], s: F64, nrm: F64, g: float, margin: float) -> None:
-        if idx.size == 0:
-            return
-        closing = np.einsum("ij,ij->i", u[idx, :2], nrm)
-        viol = -g * (s - margin) - closing
-        m = viol > 0.0
-        u[idx[m], :2] += viol[m][:, None] * nrm[m]
+            out.lower(raised, -g * (z[raised] - best_floor[raised] - m))
+        return out.done(g)
 
     def metrics(self) -> dict[str, object]:
         return {"safety_corrections": self.corrected}

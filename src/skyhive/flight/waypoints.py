@@ -24,7 +24,8 @@ from skyhive.world.world import DroneState, DroneStatus
 
 F64 = NDArray[np.float64]
 GAIN = 0.5  # 1/s: position correction towards the slot
-ACCEPT_M = 5.0  # distance to the final slot that counts as arrived
+ACCEPT_M = 5.0  # distance to the final slot that counts as arrived ...
+SETTLED_MPS = 1.0  # ... at a speed below this
 CRUISE_FRACTION = 0.8
 ON_COMPLETE = {"hold": 0, "land": 1, "return": 2}
 
@@ -105,7 +106,9 @@ class WaypointFollower:
         v = ff + GAIN * err
         v[:, 2] = ff[:, 2] + 2.0 * GAIN * err[:, 2]
         d.intent_vel[active] = v[active]
-        arrived = active & ~self.done & self.fleet_done[self.fleet] & (np.einsum("ij,ij->i", err, err) < ACCEPT_M**2)
+        arrived = active & ~self.done & self.fleet_done[self.fleet]
+        arrived &= np.einsum("ij,ij->i", err, err) < ACCEPT_M**2
+        arrived &= np.einsum("ij,ij->i", d.vel, d.vel) < SETTLED_MPS**2
         if arrived.any():
             self._finish(ctx, np.flatnonzero(arrived), target)
 
