@@ -23,4 +23,5 @@ Suite = Callable[[bool], BenchTable]
 SUITES: dict[str, str] = {
     # name -> "module:function"; imported lazily so optional dependencies stay optional
     "core": "skyhive.bench.core:run",
+    "record": "skyhive.bench.record:run",
 }
