@@ -58,6 +58,14 @@ def validate(scenario: ScenarioArg) -> None:
                   f"{s.duration:g} s at dt = {s.dt:g} s")
 
 
+@app.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editors' YAML language servers)."""
+    from skyhive.scenario.models import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
 def summary_table(metrics: dict[str, Any]) -> Table:
     table = Table(title="run summary", title_justify="left")
     table.add_column("metric")

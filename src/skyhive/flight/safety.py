@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skyhive.flight.kernels import close_pairs, separation_corrections
+from skyhive.flight.kernels import close_pairs, pair_geometry, project_velocities
 from skyhive.geo.fences import FenceSet
 from skyhive.scenario.models import Safety
 from skyhive.systems import Phase, TickContext
@@ -39,18 +39,10 @@ from skyhive.world.world import DroneState, DroneStatus
 
 F64 = NDArray[np.float64]
 AIRBORNE_M = 0.5
-PASSES = 2
+MAX_PASSES = 4
+BRAKE_SHARE = 1.0  # each drone of a pair counts on braking at its full acceleration limit
 SEPARATION_BUFFER = 1.25  # the filter keeps 1.25 x separation_m; the monitor counts losses below 1.0 x
 BAND_MARGIN_M = 15.0
-
-
-def clip_speed(u: F64, d: DroneState) -> None:
-    """In place: horizontal speed and climb/descent rates within each drone's limits."""
-    h = np.sqrt(u[:, 0] ** 2 + u[:, 1] ** 2)
-    scale = np.minimum(1.0, d.max_h_speed / np.maximum(h, 1e-12))
-    u[:, 0] *= scale
-    u[:, 1] *= scale
-    np.clip(u[:, 2], -d.max_descent, d.max_climb, out=u[:, 2])
 
 
 def _scatter(u: F64, idx: NDArray[np.int64], vec: F64) -> None:
@@ -58,6 +50,45 @@ def _scatter(u: F64, idx: NDArray[np.int64], vec: F64) -> None:
     n = u.shape[0]
     for ax in range(vec.shape[1]):
         u[:, ax] += np.bincount(idx, vec[:, ax], minlength=n)
+
+
+class Constraints:
+    """One tick's single-drone velocity constraints, gathered as arrays for the projection kernel.
+
+    Horizontal half-planes n . u_h >= min (geofences, manned aircraft); vertical
+    bounds lower <= u_z <= upper (ceilings, floors, leaving a manned aircraft's
+    altitude band).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.upper = np.full(n, np.inf)
+        self.lower = np.full(n, -np.inf)
+        self._halves: list[tuple[NDArray[np.int64], F64, F64]] = []
+
+    def half_plane(self, idx: NDArray[np.int64], nrm: F64, minimum: F64) -> None:
+        if idx.size:
+            self._halves.append((idx, nrm, minimum))
+
+    def cap_up(self, idx: NDArray[np.int64], bound: F64, repeated: bool = False) -> None:
+        """u_z <= bound for drones idx (``repeated``: idx may name a drone more than once)."""
+        if repeated:
+            np.minimum.at(self.upper, idx, bound)
+        else:
+            self.upper[idx] = np.minimum(self.upper[idx], bound)
+
+    def cap_down(self, idx: NDArray[np.int64], bound: F64, repeated: bool = False) -> None:
+        """u_z >= bound for drones idx (``repeated``: idx may name a drone more than once)."""
+        if repeated:
+            np.maximum.at(self.lower, idx, bound)
+        else:
+            self.lower[idx] = np.maximum(self.lower[idx], bound)
+
+    def halves(self) -> tuple[NDArray[np.int64], F64, F64]:
+        if not self._halves:
+            return np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0)
+        return (np.concatenate([h[0] for h in self._halves]),
+                np.ascontiguousarray(np.concatenate([h[1] for h in self._halves])),
+                np.concatenate([h[2] for h in self._halves]))
 
 
 class SafetyFilter:
@@ -72,33 +103,36 @@ class SafetyFilter:
         self.vmax = float(drones.max_h_speed.max(initial=1.0))
         # aim beyond the minimum: velocity lag and gusts eat part of the gap before the barrier acts
         self.target_sep = cfg.separation_m * SEPARATION_BUFFER
-        self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min(initial=1.0))
-        self.look_m = self.target_sep + 2.0 * self.vmax * cfg.horizon_s
+        self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min())
+        # relative deceleration a pair can count on: each brakes at BRAKE_SHARE of its acceleration limit
+        self.brake = 2.0 * BRAKE_SHARE * float(drones.max_accel.min())
+        v_close = 2.0 * self.vmax
+        self.look_m = self.target_sep + max(v_close / self.gamma, v_close**2 / (2.0 * self.brake))
         self.corrected = 0
+        self.passes = 0
+        self.unresolved = 0
 
     def step(self, ctx: TickContext) -> None:
         d = ctx.world.drones
         fly = d.status <= DroneStatus.LANDING
         u = d.intent_vel.copy()
         u[~fly] = 0.0
-        clip_speed(u, d)
+        pairs, pair_n, allowed = pair_geometry(d.pos, fly, ctx.index.candidate_pairs(self.look_m), self.target_sep,
+                                               self.gamma, self.brake, self.look_m)
+        cons = Constraints(d.n)
+        self._well_clear(ctx, u, fly, cons)
+        self._fences(d, fly, cons)
+        half_idx, half_n, half_min = cons.halves()
         before = u.copy()
-        for _ in range(PASSES):  # repeat so a drone pressed against a fence still keeps its distance
-            self._separate(ctx, u, fly)
-            self._well_clear(ctx, u, fly)
-            self._fences(d, u, fly)
-            clip_speed(u, d)
+        passes, left = project_velocities(u, pairs, pair_n, allowed, half_idx, half_n, half_min, cons.upper,
+                                          cons.lower, d.max_h_speed, d.max_climb, d.max_descent, MAX_PASSES)
+        self.passes += passes
+        self.unresolved += left
         self.corrected += int(np.count_nonzero(np.any(np.abs(u - before) > 1e-6, axis=1)))
         d.cmd_vel[:] = u
 
-    def _separate(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> None:
-        pairs = ctx.index.candidate_pairs(self.look_m)
-        if pairs.shape[0]:
-            corr, _ = separation_corrections(ctx.world.drones.pos, u, fly, pairs, self.target_sep,
-                                             self.gamma, self.look_m)
-            u += corr
-
-    def _well_clear(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_]) -> None:
+    def _well_clear(self, ctx: TickContext, u: F64, fly: NDArray[np.bool_], cons: Constraints) -> None:
+        """The drone alone gives way: keep out of the well-clear cylinder, leave its altitude band in time."""
         man = ctx.world.manned
         air = np.flatnonzero(man.is_aircraft)
         if air.size == 0:
@@ -120,27 +154,26 @@ class SafetyFilter:
         dh = np.hypot(rel[:, 0], rel[:, 1])
         nh = rel[:, :2] / np.maximum(dh, 1e-9)[:, None]
         band = np.abs(dz) < wc.vertical_m + BAND_MARGIN_M
-        closing = np.einsum("ij,ij->i", u[i, :2] - vm[k, :2], nh)
-        viol = -self.gamma * (dh - wc.horizontal_m - BAND_MARGIN_M) - closing
-        push = band & (viol > 0.0)
-        if push.any():
-            _scatter(u[:, :2], i[push], viol[push][:, None] * nh[push])
+        gap = dh - wc.horizontal_m - BAND_MARGIN_M
+        aircraft_along_n = np.einsum("ij,ij->i", vm[k, :2], nh)
+        cons.half_plane(i[band], nh[band], aircraft_along_n[band] - self.gamma * gap[band])
         # leave the band vertically before the aircraft can arrive: under it if there is room above the
         # ground, else over it
+        closing = np.einsum("ij,ij->i", u[i, :2], nh) - aircraft_along_n
         rate = np.where(dz < 0.0, d.max_descent[i], d.max_climb[i])
         need_s = (wc.vertical_m + BAND_MARGIN_M - np.abs(dz)) / rate + self.cfg.horizon_s
-        arrive_s = np.maximum(dh - wc.horizontal_m - BAND_MARGIN_M, 0.0) / np.maximum(-closing, 1e-6)
-        threat = band & ((dh < wc.horizontal_m + BAND_MARGIN_M) | (arrive_s < need_s))
+        arrive_s = np.maximum(gap, 0.0) / np.maximum(-closing, 1e-6)
+        threat = band & ((gap < 0.0) | (arrive_s < need_s))
         if threat.any():
             idx = i[threat]
             under_alt = man.pos[air][k[threat], 2] - wc.vertical_m - BAND_MARGIN_M
             down = (dz[threat] < 0.0) & (under_alt > 0.0)
-            u[idx[down], 2] = -d.max_descent[idx[down]]
-            u[idx[~down], 2] = d.max_climb[idx[~down]]
+            cons.cap_up(idx[down], -d.max_descent[idx[down]].astype(np.float64), repeated=True)
+            cons.cap_down(idx[~down], d.max_climb[idx[~down]].astype(np.float64), repeated=True)
 
-    def _fences(self, d: DroneState, u: F64, fly: NDArray[np.bool_]) -> None:
+    def _fences(self, d: DroneState, fly: NDArray[np.bool_], cons: Constraints) -> None:
         fences = self.fences
-        if not fences.prisms:
+        if not any(p.active for p in fences.prisms):
             return
         g = self.gamma
         m = self.cfg.geofence_margin_m
@@ -167,34 +200,25 @@ class SafetyFilter:
                 continue
             zn = z[near]
             band = near[(zn >= p.floor_m - m) & (zn <= p.ceiling_m + m)]
-            self._barrier(u, band, s[band], nrm[band], g, m)
+            cons.half_plane(band, nrm[band], -g * (s[band] - m))
             over = near[s[near] < m]  # over or under the keep-out block, or about to be
             above = over[z[over] >= p.ceiling_m]
-            u[above, 2] = np.maximum(u[above, 2], -g * (z[above] - p.ceiling_m - m))
+            cons.cap_down(above, -g * (z[above] - p.ceiling_m - m))
             below = over[z[over] <= p.floor_m]
-            u[below, 2] = np.minimum(u[below, 2], g * (p.floor_m - m - z[below]))
+            cons.cap_up(below, g * (p.floor_m - m - z[below]))
         if best_s is not None:
             act = np.flatnonzero(np.isfinite(best_s) & fly)
-            self._barrier(u, act, best_s[act], best_n[act], g, m)
+            cons.half_plane(act, best_n[act], -g * (best_s[act] - m))
             flying = np.flatnonzero(fly)
             ceil = best_ceiling[flying]
             margin_v = np.minimum(m, 0.25 * (ceil - best_floor[flying]))
-            u[flying, 2] = np.minimum(u[flying, 2], g * (ceil - margin_v - z[flying]))
+            cons.cap_up(flying, g * (ceil - margin_v - z[flying]))
             raised = flying[(best_floor[flying] > 0.0) & (d.status[flying] == DroneStatus.ACTIVE)]
-            if raised.size:
-                u[raised, 2] = np.maximum(u[raised, 2], -g * (z[raised] - best_floor[raised] - m))
-
-    @staticmethod
-    def _barrier(u: F64, idx: NDArray[np.int64], s: F64, nrm: F64, g: float, margin: float) -> None:
-        if idx.size == 0:
-            return
-        closing = np.einsum("ij,ij->i", u[idx, :2], nrm)
-        viol = -g * (s - margin) - closing
-        m = viol > 0.0
-        u[idx[m], :2] += viol[m][:, None] * nrm[m]
+            cons.cap_down(raised, -g * (z[raised] - best_floor[raised] - m))
 
     def metrics(self) -> dict[str, object]:
-        return {"safety_corrections": self.corrected}
+        return {"safety_corrections": self.corrected, "safety_filter_passes": self.passes,
+                "safety_unresolved_conflicts": self.unresolved}
 
 
 class SafetyMonitor:

@@ -19,12 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skyhive.events import EventLog
+from skyhive.flight.kernels import track_slots
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneState, DroneStatus
 
 F64 = NDArray[np.float64]
 GAIN = 0.5  # 1/s: position correction towards the slot
-ACCEPT_M = 5.0  # distance to the final slot that counts as arrived
+ACCEPT_M = 5.0  # distance to the final slot that counts as arrived ...
+SETTLED_MPS = 1.0  # ... at a speed below this
 CRUISE_FRACTION = 0.8
 ON_COMPLETE = {"hold": 0, "land": 1, "return": 2}
 
@@ -84,7 +86,7 @@ class WaypointFollower:
             start[0, 2] = 0.0
             self.schedules.append(FleetSchedule(np.vstack([start, route]), cruise, climb, descent, loops[f]))
         self.on_complete = np.asarray([ON_COMPLETE[c] for c in on_complete], np.int8)
-        self.offsets = offsets
+        self.offsets = np.ascontiguousarray(offsets, dtype=np.float64)
         self.routed = np.asarray([s is not None for s in self.schedules], bool)[self.fleet]
         self.done = ~self.routed
         self.hold = drones.pos.copy()
@@ -92,27 +94,22 @@ class WaypointFollower:
         self.ref_pos = np.zeros((n_fleets, 3))
         self.ref_vel = np.zeros((n_fleets, 3))
         self.fleet_done = np.zeros(n_fleets, bool)
+        self._arrived = np.zeros(drones.n, bool)
 
     def step(self, ctx: TickContext) -> None:
         d = ctx.world.drones
         for f, sched in enumerate(self.schedules):  # a handful of fleets
             if sched is not None:
                 self.ref_pos[f], self.ref_vel[f], self.fleet_done[f] = sched.at(ctx.t)
-        active = d.status == DroneStatus.ACTIVE
-        target = np.where(self.done[:, None], self.hold, self.ref_pos[self.fleet] + self.offsets)
-        ff = np.where(self.done[:, None], 0.0, self.ref_vel[self.fleet])
-        err = target - d.pos
-        v = ff + GAIN * err
-        v[:, 2] = ff[:, 2] + 2.0 * GAIN * err[:, 2]
-        d.intent_vel[active] = v[active]
-        arrived = active & ~self.done & self.fleet_done[self.fleet] & (np.einsum("ij,ij->i", err, err) < ACCEPT_M**2)
-        if arrived.any():
-            self._finish(ctx, np.flatnonzero(arrived), target)
+        count = track_slots(d.pos, d.vel, d.intent_vel, d.status, int(DroneStatus.ACTIVE), self.fleet, self.done,
+                            self.hold, self.ref_pos, self.ref_vel, self.fleet_done, self.offsets, GAIN, ACCEPT_M,
+                            SETTLED_MPS, self._arrived)
+        if count:
+            self._finish(ctx, np.flatnonzero(self._arrived))
 
-    def _finish(self, ctx: TickContext, idx: NDArray[np.int64], target: F64) -> None:
+    def _finish(self, ctx: TickContext, idx: NDArray[np.int64]) -> None:
         d = ctx.world.drones
         self.done[idx] = True
-        self.hold[idx] = target[idx]
         mode = self.on_complete[self.fleet[idx]]
         d.status[idx[mode == 1]] = DroneStatus.LANDING
         d.status[idx[mode == 2]] = DroneStatus.RETURNING

@@ -24,6 +24,7 @@ from skyhive.scenario.models import (
     DroneFailure,
     Fleet,
     GeofenceSwitch,
+    Launch,
     Origin,
     RandomFailures,
     Scenario,
@@ -141,10 +142,14 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
     raw = data.get("fleets")
     raw_fleets: list[Any] = raw if isinstance(raw, list) else []
     fleets: list[tuple[int, Fleet]] = []
+    launches: list[tuple[int, Launch]] = []  # checked even when another part of the fleet is wrong
     for k, f in enumerate(raw_fleets):
         parsed = _section(Fleet, f)
         if parsed is not None:
             fleets.append((k, parsed))
+        launch = _section(Launch, f.get("launch")) if isinstance(f, dict) else None
+        if launch is not None:
+            launches.append((k, launch))
     names = [f.name for _, f in fleets]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem("fleets", f"fleet name {name!r} is used more than once"))
@@ -190,8 +195,8 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
                         keep_out.append((name, poly))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 problems.append(Problem("airspace.import_plan.path", f"cannot import geofences: {exc}"))
-        for k, fleet in fleets:
-            for s, site in enumerate(fleet.launch.sites):
+        for k, launch in launches:
+            for s, site in enumerate(launch.sites):
                 where = f"fleets.{k}.launch.sites.{s}"
                 if keep_in and not any(shapely.contains_xy(p, site.lon, site.lat) for p in keep_in):
                     problems.append(Problem(where, f"launch site ({site.lat}, {site.lon}) is outside every "

@@ -1,0 +1,137 @@
+"""The safety filter keeps drones apart, inside keep-in, out of keep-out and well clear of manned aircraft;
+the monitor counts what gets through (shown by removing the filter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from skyhive import Simulation
+from skyhive.scenario import scenario_from_dict
+from tests.conftest import ll, ring
+
+
+def two_fleets_head_on(base: dict[str, Any]) -> dict[str, Any]:
+    base["duration"] = 90
+    base["fleets"] = [
+        {"name": "west", "count": 1, "launch": {"sites": [ll(-400, 0)]},
+         "route": {"waypoints": [ll(-400, 0, 40), ll(400, 0, 40)]}},
+        {"name": "east", "count": 1, "launch": {"sites": [ll(400, 0.5)]},
+         "route": {"waypoints": [ll(400, 0.5, 40), ll(-400, 0.5, 40)]}},
+    ]
+    return base
+
+
+def unfiltered(sim: Simulation) -> Simulation:
+    """The same simulation with the safety filter replaced by 'command = intent'."""
+    def passthrough(ctx: Any) -> None:
+        ctx.world.drones.cmd_vel[:] = ctx.world.drones.intent_vel
+
+    sim.safety.step = passthrough  # type: ignore[method-assign]
+    return sim
+
+
+def test_head_on_pair_keeps_separation(base: dict[str, Any]) -> None:
+    sim = Simulation(scenario_from_dict(two_fleets_head_on(base)))
+    sim.run()
+    m = sim.metrics
+    assert m["loss_of_separation_events"] == 0
+    assert m["min_separation_m"] >= 10.0
+    # both still got where they were going
+    assert sim.world.drones.pos[0, 0] > 390 and sim.world.drones.pos[1, 0] < -390
+
+
+def test_monitor_counts_loss_of_separation_without_filter(base: dict[str, Any]) -> None:
+    sim = unfiltered(Simulation(scenario_from_dict(two_fleets_head_on(base))))
+    sim.run()
+    assert sim.metrics["loss_of_separation_events"] == 1
+    assert sim.metrics["min_separation_m"] < 2.0
+
+
+def test_dense_crossing_flows_keep_separation(base: dict[str, Any]) -> None:
+    base["duration"] = 120
+    base["fleets"] = [
+        {"name": "ew", "count": 36, "launch": {"sites": [ll(-300, 0)], "spacing_m": 25},
+         "route": {"waypoints": [ll(-300, 0, 40), ll(300, 0, 40)]}},
+        {"name": "ns", "count": 36, "launch": {"sites": [ll(0, -300)], "spacing_m": 25},
+         "route": {"waypoints": [ll(0, -300, 40), ll(0, 300, 40)]}},
+    ]
+    with_filter = Simulation(scenario_from_dict(base))
+    with_filter.run()
+    without = unfiltered(Simulation(scenario_from_dict(base)))
+    without.run()
+    assert without.metrics["loss_of_separation_events"] > 10
+    assert with_filter.metrics["loss_of_separation_events"] <= without.metrics["loss_of_separation_events"] // 10
+    assert with_filter.metrics["min_separation_m"] > 7.0
+
+
+@pytest.mark.parametrize("filtered", [True, False])
+def test_keep_out_is_respected(base: dict[str, Any], filtered: bool) -> None:
+    base["duration"] = 120
+    base["airspace"] = {"geofences": [{"name": "block", "kind": "keep_out", "polygon": ring(200, -100, 300, 100)}]}
+    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 30), ll(500, 0, 30)]}
+    sim = Simulation(scenario_from_dict(base))
+    if not filtered:
+        unfiltered(sim)
+    sim.run()
+    if filtered:
+        assert sim.metrics["geofence_breach_events"] == 0
+        assert sim.world.drones.pos[0, 0] < 200  # held at the fence; the built-in route does not re-plan
+    else:
+        assert sim.metrics["geofence_breach_events"] == 1
+
+
+def test_keep_in_and_ceiling(base: dict[str, Any]) -> None:
+    base["duration"] = 120
+    base["airspace"] = {"geofences": [{"name": "box", "kind": "keep_in", "polygon": ring(-200, -200, 200, 200),
+                                       "ceiling_m": 60}]}
+    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 100), ll(600, 0, 100)]}
+    sim = Simulation(scenario_from_dict(base))
+    sim.run()
+    pos = sim.world.drones.pos[0]
+    assert sim.metrics["geofence_breach_events"] == 0
+    assert pos[0] < 200 and pos[2] < 60
+
+
+def test_geofence_activation_event_pushes_drones_out(base: dict[str, Any]) -> None:
+    base["duration"] = 90
+    base["fleets"][0]["launch"]["sites"][0]["alt_m"] = 30
+    base["airspace"] = {"geofences": [{"name": "tfr", "kind": "keep_out", "polygon": ring(-50, -50, 50, 50),
+                                       "active": False}]}
+    base["events"] = [{"type": "geofence", "at_s": 10, "name": "tfr", "active": True}]
+    sim = Simulation(scenario_from_dict(base))
+    sim.run()
+    pos = sim.world.drones.pos[0]
+    assert sim.metrics["geofence_breach_events"] == 1  # it was inside when the fence switched on ...
+    assert max(abs(pos[0]), abs(pos[1])) > 50  # ... and left
+
+
+def helicopter(base: dict[str, Any]) -> dict[str, Any]:
+    base["duration"] = 120
+    base["fleets"][0]["launch"]["sites"][0]["alt_m"] = 80
+    base["manned"] = [{"name": "heli", "kind": "aircraft", "speed_mps": 50, "loop": False,
+                       "route": [ll(-3000, 0, 120), ll(3000, 0, 120)]}]
+    return base
+
+
+def test_drone_keeps_well_clear_of_manned_aircraft(base: dict[str, Any]) -> None:
+    sim = Simulation(scenario_from_dict(helicopter(base)))
+    sim.run()
+    assert sim.metrics["well_clear_violations"] == 0
+
+
+def test_well_clear_violation_is_counted_without_filter(base: dict[str, Any]) -> None:
+    sim = unfiltered(Simulation(scenario_from_dict(helicopter(base))))
+    sim.run()
+    assert sim.metrics["well_clear_violations"] == 1
+
+
+def test_ground_vehicles_have_no_well_clear_volume(base: dict[str, Any]) -> None:
+    base = helicopter(base)
+    base["manned"][0]["kind"] = "ground"
+    sim = Simulation(scenario_from_dict(base))
+    sim.run()
+    assert sim.metrics["well_clear_violations"] == 0
+    assert np.linalg.norm(sim.world.drones.pos[0] - [0, 0, 80]) < 2.0  # did not dodge a fire engine
