@@ -97,13 +97,13 @@ def run(
     s = _load(scenario, seed)
     sim = Simulation(s, base_dir=scenario.parent)
     recorder = None
+    stop = _StopOnSignal()  # Ctrl-C / SIGTERM: stop at the next tick boundary, keep the log readable
     if record is not None:
         from skyhive.record.attach import attach_recorder
 
         recorder = attach_recorder(sim, record)
     end = s.duration if until is None else min(until, s.duration)
     interrupted = False
-    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: stop cleanly, keep the log readable
     try:
         if progress:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[t]}"),
@@ -112,6 +112,7 @@ def run(
                 last = [0.0]
 
                 def tick(t: float) -> None:
+                    stop.check()
                     now = time.perf_counter()
                     if now - last[0] > 0.1 or t >= end:
                         last[0] = now
@@ -119,11 +120,12 @@ def run(
 
                 sim.run(until=end, progress=tick)
         else:
-            sim.run(until=end)
+            sim.run(until=end, progress=lambda t: stop.check())
     except KeyboardInterrupt:
         interrupted = True
         err.print(f"[yellow]interrupted at t = {sim.t:.1f} s; writing what was simulated[/yellow]")
     finally:
+        stop.restore()
         if recorder is not None:
             recorder.close()
     metrics = sim.metrics
@@ -136,8 +138,31 @@ def run(
         raise typer.Exit(code=130)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _StopOnSignal:
+    """SIGINT/SIGTERM set a flag that the run loop checks between ticks.
+
+    Raising KeyboardInterrupt from the handler at an arbitrary point can land
+    inside a numba-compiled kernel, which turns it into a SystemError traceback;
+    checking at tick boundaries always stops cleanly.  A second signal raises at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            if old is not None:
+                signal.signal(sig, old)
 
 
 def _jsonable(value: Any) -> Any:
