@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from skyhive.record.writer import write_summary_json
 from skyhive.scenario.load import ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -132,7 +133,7 @@ def run(
     metrics["interrupted"] = interrupted
     console.print(summary_table(metrics))
     summary.parent.mkdir(parents=True, exist_ok=True)
-    summary.write_text(json.dumps(_jsonable(metrics), indent=2) + "\n")
+    write_summary_json(summary, metrics)
     console.print(f"summary written to {summary}" + (f"; log written to {record}" if record else ""))
     if interrupted:
         raise typer.Exit(code=130)
@@ -163,16 +164,6 @@ class _StopOnSignal:
         for sig, old in self._old.items():
             if old is not None:
                 signal.signal(sig, old)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    return value
 
 
 @app.command()
