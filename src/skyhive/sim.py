@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 import zlib
 from collections.abc import Callable
@@ -25,6 +26,11 @@ from skyhive.systems import Phase, System, TickContext
 from skyhive.world.build import build_world, fleet_slices
 from skyhive.world.spatial import SpatialIndex
 from skyhive.world.world import DroneStatus, World
+
+# Concern packages that add systems from their scenario sections: "module:function", where
+# ``function(sim: Simulation) -> list[System]`` returns nothing when its sections are absent.  Imported lazily so a
+# concern's optional dependencies stay optional.  Each concern appends one line here.
+SYSTEM_BUILDERS: list[str] = []
 
 
 def subsystem_rng(seed: int, name: str) -> np.random.Generator:
@@ -73,6 +79,10 @@ class Simulation:
         for system in (self.timeline, self.waypoints, Failsafe(self.log), self.safety, self.dynamics,
                        MannedMotion(), self.monitor):
             self.add_system(system)
+        for spec in SYSTEM_BUILDERS:
+            module, func = spec.split(":")
+            for system in getattr(importlib.import_module(module), func)(self):
+                self.add_system(system)
         self._last_run: dict[int, float] = {}
         self.wall_s = 0.0
         self.initial_energy_wh = float(d.battery_wh.sum())

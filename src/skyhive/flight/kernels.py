@@ -18,6 +18,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
+CONFLICT_TOLERANCE_MPS = 1e-3  # closing-speed excess below this is not worth another pass
 
 
 @njit(cache=True)
@@ -298,7 +299,7 @@ def project_velocities(u: F64, pairs: NDArray[np.int64], pair_n: F64, pair_allow
             nz = pair_n[k, 2]
             closing = (u[i, 0] - u[j, 0]) * nx + (u[i, 1] - u[j, 1]) * ny + (u[i, 2] - u[j, 2]) * nz
             viol = -pair_allowed[k] - closing
-            if viol > 1e-9:
+            if viol > CONFLICT_TOLERANCE_MPS:
                 h = 0.5 * viol
                 corr[i, 0] += h * nx
                 corr[i, 1] += h * ny

@@ -179,22 +179,11 @@ class SafetyFilter:
         m = self.cfg.geofence_margin_m
         reach = m + 2.0 * self.vmax * self.cfg.horizon_s
         z = d.pos[:, 2]
-        best_s: F64 | None = None
-        best_n = np.zeros((d.n, 2))
-        best_ceiling = np.full(d.n, np.inf)
-        best_floor = np.zeros(d.n)
+        keep_in = [(k, p) for k, p in enumerate(fences.prisms) if p.active and p.kind == "keep_in"]
         for k, p in enumerate(fences.prisms):
-            if not p.active:
+            if not p.active or p.kind != "keep_out":
                 continue
             s, nrm, _ = fences.geometry(k, d.pos, reach)
-            if p.kind == "keep_in":
-                # the keep-in fence that best contains the drone is the one it must stay in
-                better = np.ones(d.n, bool) if best_s is None else s > best_s
-                best_s = s if best_s is None else np.where(better, s, best_s)
-                best_n[better] = nrm[better]
-                best_ceiling[better] = p.ceiling_m
-                best_floor[better] = p.floor_m
-                continue
             near = np.flatnonzero(np.isfinite(s) & fly)
             if near.size == 0:
                 continue
@@ -206,15 +195,35 @@ class SafetyFilter:
             cons.cap_down(above, -g * (z[above] - p.ceiling_m - m))
             below = over[z[over] <= p.floor_m]
             cons.cap_up(below, g * (p.floor_m - m - z[below]))
-        if best_s is not None:
-            act = np.flatnonzero(np.isfinite(best_s) & fly)
-            cons.half_plane(act, best_n[act], -g * (best_s[act] - m))
-            flying = np.flatnonzero(fly)
-            ceil = best_ceiling[flying]
-            margin_v = np.minimum(m, 0.25 * (ceil - best_floor[flying]))
-            cons.cap_up(flying, g * (ceil - margin_v - z[flying]))
-            raised = flying[(best_floor[flying] > 0.0) & (d.status[flying] == DroneStatus.ACTIVE)]
-            cons.cap_down(raised, -g * (z[raised] - best_floor[raised] - m))
+        if not keep_in:
+            return
+        # a drone stays in the keep-in fence that best contains it (largest signed distance)
+        k0, p0 = keep_in[0]
+        best_s, best_n, _ = fences.geometry(k0, d.pos, reach)
+        best_ceiling: F64 | float = p0.ceiling_m
+        best_floor: F64 | float = p0.floor_m
+        if len(keep_in) > 1:
+            best_ceiling = np.full(d.n, p0.ceiling_m)
+            best_floor = np.full(d.n, p0.floor_m)
+            for k, p in keep_in[1:]:
+                s, nrm, _ = fences.geometry(k, d.pos, reach)
+                better = s > best_s
+                best_s = np.where(better, s, best_s)
+                best_n[better] = nrm[better]
+                best_ceiling[better] = p.ceiling_m
+                best_floor[better] = p.floor_m
+        act = np.flatnonzero(np.isfinite(best_s) & fly)
+        cons.half_plane(act, best_n[act], -g * (best_s[act] - m))
+        flying = np.flatnonzero(fly)
+        ceil = best_ceiling if isinstance(best_ceiling, float) else best_ceiling[flying]
+        floor = best_floor if isinstance(best_floor, float) else best_floor[flying]
+        margin_v = np.minimum(m, 0.25 * (ceil - floor))
+        cons.cap_up(flying, g * (ceil - margin_v - z[flying]))
+        # a floor above the ground holds up active drones (landing ones may pass it)
+        raised = flying[(np.asarray(floor) > 0.0) & (d.status[flying] == DroneStatus.ACTIVE)]
+        if raised.size:
+            floor_r = np.broadcast_to(np.asarray(best_floor), (d.n,))[raised]
+            cons.cap_down(raised, -g * (z[raised] - floor_r - m))
 
     def metrics(self) -> dict[str, object]:
         return {"safety_corrections": self.corrected, "safety_filter_passes": self.passes,

@@ -1,9 +1,8 @@
 """The built-in behaviour: each fleet flies its route as a timed trajectory, in launch formation.
 
 A fleet's route becomes a schedule: from the first launch site on the ground
-to each waypoint in turn, each leg taking as long as the slower of its
-horizontal distance at cruise speed and its height change at the climb or
-descent rate.  Every drone of the fleet tracks the same reference point plus
+to each waypoint in turn, each leg a trapezoidal speed profile that stops at
+the waypoint.  Every drone of the fleet tracks the same reference point plus
 its own launch slot (feed-forward reference velocity plus a proportional
 correction), so the formation keeps its shape instead of stretching as drones
 reach waypoints at slightly different moments.  Cruise speed defaults to 80 %
@@ -28,21 +27,31 @@ GAIN = 0.5  # 1/s: position correction towards the slot
 ACCEPT_M = 5.0  # distance to the final slot that counts as arrived ...
 SETTLED_MPS = 1.0  # ... at a speed below this
 CRUISE_FRACTION = 0.8
+ACCEL_FRACTION = 0.5  # the reference accelerates at half the vehicles' limit, leaving room to correct
 ON_COMPLETE = {"hold": 0, "land": 1, "return": 2}
 
 
 class FleetSchedule:
-    """Reference position and velocity of one fleet's route at any time."""
+    """Reference position and velocity of one fleet's route at any time.
 
-    def __init__(self, points: F64, speed: float, climb: float, descent: float, loop: bool) -> None:
+    Each leg is flown with a trapezoidal speed profile: accelerate at ``accel``,
+    cruise, and decelerate to a stop at the waypoint, so the reference never asks
+    for a turn the vehicles cannot fly.  A leg's top speed is the cruise speed
+    horizontally and the climb/descent rate vertically, whichever binds.
+    """
+
+    def __init__(self, points: F64, speed: float, climb: float, descent: float, accel: float, loop: bool) -> None:
         if loop:
             points = np.vstack([points, points[1:2]])  # after the last waypoint, back to the first one
         legs = np.diff(points, axis=0)
-        horizontal = np.hypot(legs[:, 0], legs[:, 1]) / speed
-        vertical = np.where(legs[:, 2] > 0, legs[:, 2] / climb, -legs[:, 2] / descent)
-        self.points = points
-        self.legs = legs
-        self.durations = np.maximum(np.maximum(horizontal, vertical), 1e-6)
+        length = np.linalg.norm(legs, axis=1)
+        unit = legs / np.maximum(length, 1e-9)[:, None]
+        h_frac = np.hypot(unit[:, 0], unit[:, 1])
+        v_rate = np.where(unit[:, 2] > 0, climb, descent)
+        top = np.minimum(speed / np.maximum(h_frac, 1e-9), v_rate / np.maximum(np.abs(unit[:, 2]), 1e-9))
+        top = np.minimum(top, np.sqrt(np.maximum(length, 1e-9) * accel))  # short legs never reach cruise
+        self.points, self.unit, self.length, self.top, self.accel = points, unit, length, top, accel
+        self.durations = np.maximum(length / top + top / accel, 1e-6)
         self.ends = np.cumsum(self.durations)
         self.loop = loop
         self.loop_start = float(self.ends[0])  # looping repeats legs 1.., not the climb from the ground
@@ -56,9 +65,17 @@ class FleetSchedule:
         if t >= self.total:
             return self.points[-1], np.zeros(3), True
         k = int(np.searchsorted(self.ends, t, side="right"))
-        begin = self.ends[k] - self.durations[k]
-        frac = (t - begin) / self.durations[k]
-        return self.points[k] + frac * self.legs[k], self.legs[k] / self.durations[k], False
+        tau = t - (self.ends[k] - self.durations[k])
+        top, a, dur = float(self.top[k]), self.accel, float(self.durations[k])
+        ramp = top / a
+        if tau < ramp:
+            dist, speed = 0.5 * a * tau * tau, a * tau
+        elif tau > dur - ramp:
+            left = dur - tau
+            dist, speed = float(self.length[k]) - 0.5 * a * left * left, a * left
+        else:
+            dist, speed = 0.5 * a * ramp * ramp + top * (tau - ramp), top
+        return self.points[k] + dist * self.unit[k], speed * self.unit[k], False
 
 
 class WaypointFollower:
@@ -84,7 +101,8 @@ class WaypointFollower:
             descent = float(drones.max_descent[members].min()) * CRUISE_FRACTION
             start = np.asarray(origins[f], float).reshape(1, 3).copy()
             start[0, 2] = 0.0
-            self.schedules.append(FleetSchedule(np.vstack([start, route]), cruise, climb, descent, loops[f]))
+            accel = float(drones.max_accel[members].min()) * ACCEL_FRACTION
+            self.schedules.append(FleetSchedule(np.vstack([start, route]), cruise, climb, descent, accel, loops[f]))
         self.on_complete = np.asarray([ON_COMPLETE[c] for c in on_complete], np.int8)
         self.offsets = np.ascontiguousarray(offsets, dtype=np.float64)
         self.routed = np.asarray([s is not None for s in self.schedules], bool)[self.fleet]
