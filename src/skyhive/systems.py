@@ -52,3 +52,6 @@ class System(Protocol):
     def step(self, ctx: TickContext) -> None: ...
 
     def metrics(self) -> dict[str, object]: ...
+
+# Optional: a system may also define ``record_frame(self, mcap: McapRecorder, t: float) -> None``; the recorder calls
+# it at the recording rate so the system can write its own topics (link graph, tracks, alerts) to the MCAP log.

@@ -57,6 +57,10 @@ class SimRecorder:
         if t + 1e-9 >= self._next_frame:
             self.mcap.write_drones(t, sim.world)
             self.mcap.write_manned(t, sim.world)
+            for system in sim.systems:  # concerns that log their own picture (links, tracks, ...)
+                write = getattr(system, "record_frame", None)
+                if write is not None:
+                    write(self.mcap, t)
             self.frames += 1
             self._next_frame = t + self.period_s
 
