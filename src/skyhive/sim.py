@@ -71,7 +71,7 @@ class Simulation:
             [bool(f.route and f.route.loop) for f in fleets],
             [f.route.on_complete if f.route else "hold" for f in fleets], self.log)
         self.safety = SafetyFilter(scenario.safety, self.fences, d)
-        self.monitor = SafetyMonitor(scenario.safety, self.fences)
+        self.monitor = SafetyMonitor(scenario.safety, self.fences, self.log)
         self.dynamics = Dynamics(d, WindField(scenario.wind, self.dt, self.rng["wind"]), self.dt)
         self.timeline = Timeline(scenario, {k: s.start for k, s in self.fleet_slices.items()}, self.fences,
                                  self.log, self.rng["failures"])

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from skyhive.events import EventLog
 from skyhive.flight.kernels import close_pairs, pair_geometry, project_velocities
 from skyhive.geo.fences import FenceSet
 from skyhive.scenario.models import Safety
@@ -241,9 +242,10 @@ class SafetyMonitor:
     phase = Phase.RECORD
     period = 0.0
 
-    def __init__(self, cfg: Safety, fences: FenceSet) -> None:
+    def __init__(self, cfg: Safety, fences: FenceSet, log: EventLog | None = None) -> None:
         self.cfg = cfg
         self.fences = fences
+        self.log = log
         self.watch_m = 3.0 * cfg.separation_m  # closer encounters are measured exactly
         self.los_events = 0
         self.min_separation = np.inf
@@ -264,13 +266,26 @@ class SafetyMonitor:
         if pairs.shape[0]:
             closest, keys = close_pairs(d.pos, air, pairs, self.watch_m, self.cfg.separation_m)
             self.min_separation = min(self.min_separation, closest)
-            self.los_events += int(np.count_nonzero(~np.isin(keys, self._los, assume_unique=True)))
+            new = keys[~np.isin(keys, self._los, assume_unique=True)]
+            self.los_events += int(new.size)
             self._los = keys
+            if new.size and self.log is not None:
+                i, j = new // n, new % n
+                gap = np.linalg.norm(d.pos[i] - d.pos[j], axis=1)
+                c = int(np.argmin(gap))
+                e, nn, u = d.pos[i[c]]
+                self.log.add(ctx.t, "warning", "safety",
+                             f"{new.size} new loss(es) of separation; closest {gap[c]:.1f} m between drones "
+                             f"{i[c]} and {j[c]} at ({e:.0f}, {nn:.0f}, {u:.0f}) m ENU",
+                             np.unique(np.concatenate([i, j])))
 
         if self.fences.prisms:
             breach = self.fences.breaches(d.pos, air)
             prev = self._breach if self._breach is not None else np.zeros(n, dtype=bool)
-            self.breach_events += int(np.count_nonzero(breach & ~prev))
+            entered = np.flatnonzero(breach & ~prev)
+            self.breach_events += int(entered.size)
+            if entered.size and self.log is not None:
+                self.log.add(ctx.t, "warning", "safety", f"{entered.size} drone(s) in geofence breach", entered)
             self.breach_drone_s += float(np.count_nonzero(breach)) * ctx.dt
             self._breach = breach
 
