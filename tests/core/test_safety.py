@@ -48,6 +48,9 @@ def test_monitor_counts_loss_of_separation_without_filter(base: dict[str, Any]) 
     sim.run()
     assert sim.metrics["loss_of_separation_events"] == 1
     assert sim.metrics["min_separation_m"] < 2.0
+    warnings = [e for e in sim.log.since(0) if e.source == "safety" and "loss(es) of separation" in e.text]
+    assert len(warnings) == 1 and warnings[0].drones is not None
+    assert sorted(warnings[0].drones.tolist()) == [0, 1]
 
 
 def test_dense_crossing_flows_keep_separation(base: dict[str, Any]) -> None:
