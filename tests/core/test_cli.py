@@ -9,9 +9,12 @@ from tests.conftest import run_cli
 
 
 def test_run_writes_summary(tmp_path: Path) -> None:
-    out = tmp_path / "s.json"
-    proc = run_cli("run", "examples/quickstart.yaml", "--until", "5", "--seed", "3", "--summary", str(out))
+    out = tmp_path / "new" / "s.json"  # folders that do not exist yet are created (as `make demo` needs)
+    log = tmp_path / "new" / "logs" / "run.mcap"
+    proc = run_cli("run", "examples/quickstart.yaml", "--until", "5", "--seed", "3", "--summary", str(out),
+                   "--record", str(log))
     assert proc.returncode == 0, proc.stderr
+    assert log.stat().st_size > 0
     summary = json.loads(out.read_text())
     assert summary["sim_time_s"] == 5.0 and summary["seed"] == 3 and summary["drones"] == 50
     for key in ("loss_of_separation_events", "min_separation_m", "geofence_breach_events", "well_clear_violations",

@@ -96,6 +96,7 @@ class McapRecorder:
         if start_epoch_ns < 0:
             raise ValueError(f"start_epoch_ns must be >= 0, got {start_epoch_ns}")
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # `--record out/run.mcap` on a fresh clone
         self.frame = frame
         self.flush_every_s = float(flush_every_s)
         self.start_epoch_ns = int(start_epoch_ns)
