@@ -218,6 +218,7 @@ class CommsSystem:
         self.free_rows: list[int] = []
         self.tick = 0
         self.t = 0.0
+        self._talked = False  # whether this tick's deliveries have run (sends before the first tick: False)
         self._csr_build = -1
         self._xcsr_tick = -1
         self._fault_tick = -1
@@ -407,8 +408,9 @@ class CommsSystem:
         k = self._kind(kind)
         tx = self._ids(sender_ids, "broadcast")
         m = tx.size
+        pl = self._payload(k, payload, m)
         self.stats[k.id].sent += m
-        self._transmit(k, tx, self._payload(k, payload, m), tx, np.full(m, self.t), np.zeros(m, np.int32),
+        self._transmit(k, tx, pl, tx, np.full(m, self.t), np.zeros(m, np.int32),
                        np.zeros(m), np.full(m, -1, np.int64), np.full(m, -1, np.int64), np.zeros(m, np.int32))
 
     def unicast(self, src: Any, dst: Any, kind: str | Kind, payload: Any = None, ttl: int = 1) -> None:
@@ -562,7 +564,8 @@ class CommsSystem:
         mo = e_msg[ok]
         lat = lat0[mo] + qdelay[mo] + size / self.rate[tx[mo]] + e_d[ok] / C_MPS + self.settings.processing_delay_s
         arrive = self.t + qdelay[mo] + size / self.rate[tx[mo]] + e_d[ok] / C_MPS + self.settings.processing_delay_s
-        due = np.maximum(self.tick + 1, np.ceil(arrive / self.dt - 1e-9).astype(np.int64))
+        first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
+        due = np.maximum(first_due, np.ceil(arrive / self.dt - 1e-9).astype(np.int64))
         self.pending[k.id].add(due=due, rx=e_rx[ok], src=origin[mo], via=tx[mo], hops=hops[mo] + 1,
                                sent_t=origin_t[mo], lat=lat, row=row[mo], dst=dst[mo], ttl=ttl[mo],
                                payload=payload[mo])
@@ -617,6 +620,7 @@ class CommsSystem:
     def step(self, ctx: TickContext) -> None:
         """Deliver what is due (and relay floods), then run the built-in traffic."""
         self.tick, self.t = ctx.step, ctx.t
+        self._talked = True
         self._update_faults()
         for k in self.kinds.values():
             self._deliver(k)
