@@ -18,8 +18,9 @@ import numpy as np
 import shapely
 from numpy.typing import DTypeLike, NDArray
 
-from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks, bit_error_rate, packet_error_rate, path_loss_db
+from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
 from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
+from skyhive.comms.kernels import channel_causes, fault_causes, first_copies, gather_links
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -114,36 +115,52 @@ class KindStats:
                 **{f"drop_{c}": v for c, v in self.drops.items()}}
 
 
-_PENDING_FIELDS = ("due", "rx", "src", "via", "hops", "sent_t", "lat", "row", "dst", "ttl")
+Arrays = dict[str, NDArray[Any]]
 
 
 @dataclass
 class _Pending:
-    """Messages of one kind in flight (struct of arrays, appended in chunks, compacted each tick)."""
+    """Links of one kind in flight: chunks of (per-link arrays, per-message arrays of the sending call).
 
-    chunks: list[dict[str, NDArray[Any]]] = field(default_factory=list)
+    Per-message fields (payload, origin, hops, ...) are gathered only for copies that reach an inbox or a
+    relay, not for every link (most flood copies are duplicates)."""
 
-    def add(self, **arrays: NDArray[Any]) -> None:
-        if arrays["rx"].size:
-            self.chunks.append(arrays)
+    chunks: list[tuple[Arrays, Arrays]] = field(default_factory=list)
 
-    def take_due(self, tick: int) -> dict[str, NDArray[Any]] | None:
-        if not self.chunks:
+    def add(self, links: Arrays, msgs: Arrays) -> None:
+        if links["rx"].size:
+            self.chunks.append((links, msgs))
+
+    def take_due(self, tick: int) -> tuple[Arrays, Arrays] | None:
+        """Remove and return the links due by ``tick`` (in the order they were sent: deterministic), with the
+        message arrays their ``msg`` field indexes."""
+        due: list[tuple[Arrays, Arrays]] = []
+        keep: list[tuple[Arrays, Arrays]] = []
+        for links, msgs in self.chunks:
+            if links["due"].max() <= tick:
+                due.append((links, msgs))
+            elif links["due"].min() > tick:
+                keep.append((links, msgs))
+            else:
+                now = links["due"] <= tick
+                due.append(({k: v[now] for k, v in links.items()}, msgs))
+                keep.append(({k: v[~now] for k, v in links.items()}, msgs))
+        self.chunks = keep
+        if not due:
             return None
-        allc = {k: np.concatenate([c[k] for c in self.chunks]) for k in (*_PENDING_FIELDS, "payload")}
-        due = allc["due"] <= tick
-        rest = {k: v[~due] for k, v in allc.items()}
-        self.chunks = [rest] if rest["rx"].size else []
-        if not due.any():
-            return None
-        out = {k: v[due] for k, v in allc.items()}
-        order = np.lexsort((out["via"], out["lat"] + out["sent_t"], out["rx"]))  # deterministic order
-        return {k: v[order] for k, v in out.items()}
+        if len(due) == 1:
+            return due[0]
+        offsets = np.cumsum([0] + [m["src"].size for _, m in due[:-1]])
+        links = {k: np.concatenate([lk[k] for lk, _ in due]) for k in due[0][0] if k != "msg"}
+        links["msg"] = np.concatenate([lk["msg"] + off for (lk, _), off in zip(due, offsets, strict=True)])
+        msgs = {k: np.concatenate([m[k] for _, m in due]) for k in due[0][1]}
+        return links, msgs
 
     def rows(self) -> I64:
+        """Flood rows still referenced by links in flight."""
         if not self.chunks:
             return np.zeros(0, np.int64)
-        return np.concatenate([c["row"] for c in self.chunks])
+        return np.concatenate([m["row"][lk["msg"]] for lk, m in self.chunks])
 
 
 class CommsSystem:
@@ -197,6 +214,9 @@ class CommsSystem:
         self.max_range = col("max_range_m")
         self.n_exp = col("path_loss_exponent")
         self.sigma = col("shadowing_sigma_db")
+        self.fspl1 = 20.0 * np.log10(4.0 * np.pi * self.freq / C_MPS)
+        self.bw_db = 10.0 * np.log10(self.bw)
+        self.rate_db = 10.0 * np.log10(8.0 * self.rate)
         self.mod = np.array([MODULATIONS.index(p.modulation) for p in profiles], np.int8)[node_prof]
         ge = [p.gilbert_elliott for p in profiles]
         self.has_ge = np.array([g is not None for g in ge])[node_prof]
@@ -214,6 +234,7 @@ class CommsSystem:
         self.inboxes: list[Inbox] = []
         # floods: one row of "seen" flags per flood in flight
         self.seen = np.zeros((0, self.n_nodes), bool)
+        self.best = np.zeros((0, self.n_nodes), np.int64)  # scratch for first_copies
         self.row_ttl = np.zeros(0, np.int64)
         self.free_rows: list[int] = []
         self.tick = 0
@@ -274,8 +295,8 @@ class CommsSystem:
         alive = np.ones(self.n_nodes, bool)
         alive[: self.n_drones] = self.world.drones.status != DroneStatus.FAILED
         self.degr = np.zeros(self.n_nodes)
-        self.silent: BoolA | None = None
-        self.parts: list[tuple[BoolA, BoolA]] = []
+        silent = np.zeros(self.n_nodes, bool)
+        parts: list[tuple[BoolA, BoolA]] = []
         pos = None
         for start, end, what, arg in self.faults:
             if not start <= t < end:
@@ -285,13 +306,16 @@ class CommsSystem:
             elif what == "degraded":
                 self.degr[arg[0]] += arg[1]
             elif what == "partition":
-                self.parts.append(arg)
+                parts.append(arg)
             else:
                 pos = self.positions() if pos is None else pos
                 poly, lo, hi = arg
                 inside = shapely.contains_xy(poly, pos[:, 0], pos[:, 1]) & (pos[:, 2] >= lo) & (pos[:, 2] <= hi)
-                self.silent = inside if self.silent is None else self.silent | inside
+                silent |= inside
         self.alive = alive
+        self.silent = silent
+        self.part_a = np.array([a for a, _ in parts], bool).reshape(len(parts), self.n_nodes)
+        self.part_b = np.array([b for _, b in parts], bool).reshape(len(parts), self.n_nodes)
 
     # -- geometry ----------------------------------------------------------------------------------------------
     def positions(self) -> F64:
@@ -337,22 +361,12 @@ class CommsSystem:
             self._xcsr = self._csr(np.concatenate(src), np.concatenate(dst))
         return self._xcsr
 
-    def _neighbours(self, msgs: I64, tx: I64) -> tuple[I64, I64, F64]:
-        """For messages ``msgs`` sent by ``tx[msgs]``: every (message, receiver, distance) within the range cap."""
-        pos = self.positions()
-        em: list[I64] = []
-        er: list[I64] = []
-        for indptr, nbr in (self._drone_links(), self._extra_links()):
-            cnt = indptr[tx[msgs] + 1] - indptr[tx[msgs]]
-            e_msg = np.repeat(msgs, cnt)
-            offs = np.arange(e_msg.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            em.append(e_msg)
-            er.append(nbr[np.repeat(indptr[tx[msgs]], cnt) + offs])
-        e_msg, e_rx = np.concatenate(em), np.concatenate(er)
-        e_tx = tx[e_msg]
-        d = np.sqrt(((pos[e_tx] - pos[e_rx]) ** 2).sum(axis=1))
-        keep = d <= np.minimum(self.max_range[e_tx], self.max_range[e_rx])
-        return e_msg[keep], e_rx[keep], d[keep]
+    def _neighbours(self, msgs: I64, tx: I64, row: I64 | None = None) -> tuple[I64, I64, F64]:
+        """For messages ``msgs`` sent by ``tx[msgs]``: every (message, receiver, distance) within the range cap,
+        without receivers that already hold a flooded message (``row``)."""
+        da, db = self._drone_links(), self._extra_links()
+        row = np.full(tx.size, -1, np.int64) if row is None else row
+        return gather_links(msgs, tx, row, da[0], da[1], db[0], db[1], self.positions(), self.max_range, self.seen)
 
     def links(self) -> tuple[I64, I64, F64]:
         """Every link (i < j) within the range cap now: (i, j, distance) — for logs and tests."""
@@ -469,6 +483,7 @@ class CommsSystem:
             old = self.seen.shape[0]
             new = max(8, 2 * old)
             self.seen = np.concatenate([self.seen, np.zeros((new - old, self.n_nodes), bool)])
+            self.best = np.concatenate([self.best, np.full((new - old, self.n_nodes), -1, np.int64)])
             self.row_ttl = np.concatenate([self.row_ttl, np.zeros(new - old, np.int64)])
             self.free_rows.extend(range(new - 1, old - 1, -1))
         rows = np.array([self.free_rows.pop() for _ in range(m)], np.int64)
@@ -503,10 +518,9 @@ class CommsSystem:
                                           + n_fit[used] * size) / self.rate[used]
         st.queue_dropped_msgs += int(m - fits.sum())
         st.bytes += int(fits.sum()) * size
-        sender_ok = self.alive[tx]
         # links: every neighbour in range for broadcasts and floods, the one destination for direct unicasts
         direct = (dst >= 0) & (row < 0)
-        e_msg, e_rx, e_d = self._neighbours(np.flatnonzero(~direct), tx)
+        e_msg, e_rx, e_d = self._neighbours(np.flatnonzero(~direct), tx, row)
         um = np.flatnonzero(direct)
         if um.size:
             pos = self.positions()
@@ -514,99 +528,91 @@ class CommsSystem:
             e_msg = np.concatenate([e_msg, um])
             e_rx = np.concatenate([e_rx, dst[um]])
             e_d = np.concatenate([e_d, ud])
-        if (row >= 0).any():  # flood copies to nodes that already hold the message are never evaluated
-            fresh = ~((row[e_msg] >= 0) & self.seen[np.maximum(row[e_msg], 0), e_rx])
-            e_msg, e_rx, e_d = e_msg[fresh], e_rx[fresh], e_d[fresh]
         if e_msg.size == 0:
             return
         e_tx = tx[e_msg]
         if not (row >= 0).any():
             st.intended += int(np.count_nonzero(~direct[e_msg]))
         st.link_attempts += e_msg.size
-        cause = np.full(e_msg.size, -1, np.int8)  # index into DROP_CAUSES, -1 = delivered
-
-        def mark(mask: BoolA, c: str) -> None:
-            cause[(cause < 0) & mask] = DROP_CAUSES.index(c)
-
-        mark(~sender_ok[e_msg] | ~self.alive[e_rx], "dead_node")
-        mark(~fits[e_msg], "queue")
-        for a, b in self.parts:
-            mark((a[e_tx] & b[e_rx]) | (b[e_tx] & a[e_rx]), "partition")
-        if self.silent is not None:
-            mark(self.silent[e_tx] | self.silent[e_rx], "silent_zone")
-        mark(e_d > np.minimum(self.max_range[e_tx], self.max_range[e_rx]), "range")
-        # channel for the links still standing
+        cause = fault_causes(e_msg, e_tx, e_rx, self.alive[tx], fits, self.alive, self.part_a, self.part_b,
+                             self.silent)
+        if direct.any():  # direct unicasts were not range-filtered by the neighbour search
+            far = e_d > np.minimum(self.max_range[e_tx], self.max_range[e_rx])
+            cause[(cause < 0) & far] = DROP_CAUSES.index("range")
+        # the channel for the links still standing
         live = np.flatnonzero(cause < 0)
-        lt, lr, ld = e_tx[live], e_rx[live], e_d[live]
-        pr = (self.tx_dbm[lt] + self.gain[lt] + self.gain[lr] - self.degr[lt] - self.degr[lr]
-              - path_loss_db(ld, self.freq[lt], self.n_exp[lt]))
-        sig = self.sigma[lt]
-        if (sig > 0).any():
-            pr = pr - sig * self.rng.standard_normal(live.size)
-        no_signal = pr < self.sens[lr]
-        ebn0 = pr - self.noise[lr] + 10.0 * np.log10(self.bw[lr] / (8.0 * self.rate[lt]))
-        p_err = packet_error_rate(bit_error_rate(ebn0, self.mod[lr]), size)
+        lt, lr = e_tx[live], e_rx[live]
+        z = self.rng.standard_normal(live.size) if (self.sigma[lt] > 0).any() else np.zeros(live.size)
+        extra = np.zeros(live.size)
         ge = self.has_ge[lt]
         if ge.any():
             gi = np.flatnonzero(ge)
             bad = self.ge_links.sample(lt[gi] * n + lr[gi], self.t, self.ge_good[lt[gi]], self.ge_bad[lt[gi]],
                                        self.rng)
-            extra = np.where(bad, self.ge_loss_bad[lt[gi]], self.ge_loss_good[lt[gi]])
-            p_err[gi] = 1.0 - (1.0 - p_err[gi]) * (1.0 - extra)
-        lost = self.rng.random(live.size) < p_err
-        cause[live[no_signal]] = DROP_CAUSES.index("range")
-        cause[live[~no_signal & lost]] = DROP_CAUSES.index("loss")
+            extra[gi] = np.where(bad, self.ge_loss_bad[lt[gi]], self.ge_loss_good[lt[gi]])
+        u = self.rng.random(live.size)
+        channel_causes(live, e_tx, e_rx, e_d, z, u, extra, cause, self.tx_dbm, self.gain, self.degr, self.fspl1,
+                       self.n_exp, self.sigma, self.sens, self.noise, self.bw_db, self.rate_db, self.mod,
+                       float(size))
         counts = np.bincount(cause[cause >= 0], minlength=len(DROP_CAUSES))
         for c, v in zip(DROP_CAUSES, counts, strict=True):
             st.drops[c] += int(v)
         ok = np.flatnonzero(cause < 0)
         st.link_ok += ok.size
+        # one pending chunk: per link what differs (receiver, timing), per message the rest
         mo = e_msg[ok]
-        lat = lat0[mo] + qdelay[mo] + size / self.rate[tx[mo]] + e_d[ok] / C_MPS + self.settings.processing_delay_s
-        arrive = self.t + qdelay[mo] + size / self.rate[tx[mo]] + e_d[ok] / C_MPS + self.settings.processing_delay_s
+        hop_s = qdelay[mo] + size / self.rate[tx[mo]] + e_d[ok] / C_MPS + self.settings.processing_delay_s
+        arrive = self.t + hop_s
         first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
         due = np.maximum(first_due, np.ceil(arrive / self.dt - 1e-9).astype(np.int64))
-        self.pending[k.id].add(due=due, rx=e_rx[ok], src=origin[mo], via=tx[mo], hops=hops[mo] + 1,
-                               sent_t=origin_t[mo], lat=lat, row=row[mo], dst=dst[mo], ttl=ttl[mo],
-                               payload=payload[mo])
+        self.pending[k.id].add(
+            {"due": due, "arr": arrive, "rx": e_rx[ok], "hop_s": hop_s, "msg": mo},
+            {"src": origin, "via": tx, "hops": hops + 1, "sent_t": origin_t, "lat0": lat0, "row": row,
+             "dst": dst, "ttl": ttl, "payload": payload})
 
     def _deliver(self, k: Kind) -> None:
         st = self.stats[k.id]
-        msgs = self.pending[k.id].take_due(self.tick)
-        if msgs is None:
+        got = self.pending[k.id].take_due(self.tick)
+        if got is None:
             self.inboxes[k.id] = self._empty_inbox(k)
             return
-        dead = ~self.alive[msgs["rx"]]
-        st.drops["dead_node"] += int(dead.sum())
-        st.link_ok -= int(dead.sum())
-        msgs = {key: v[~dead] for key, v in msgs.items()}
-        flood = msgs["row"] >= 0
-        take = ~flood
-        relay = np.zeros(0, np.int64)
-        if flood.any():
-            fi = np.flatnonzero(flood)
-            rows, rx = msgs["row"][fi], msgs["rx"][fi]
-            fresh = ~self.seen[rows, rx]
-            st.duplicates += int((~fresh).sum())
-            fi = fi[fresh]
-            # first copy per (flood, node): msgs are sorted by receiver, then arrival time
-            _, first = np.unique(msgs["row"][fi] * self.n_nodes + msgs["rx"][fi], return_index=True)
-            st.duplicates += int(fi.size - first.size)
-            fi = np.sort(fi[first])
-            self.seen[msgs["row"][fi], msgs["rx"][fi]] = True
-            d = msgs["dst"][fi]
-            take[fi[(d < 0) | (d == msgs["rx"][fi])]] = True
-            relay = fi[(msgs["hops"][fi] < msgs["ttl"][fi]) & (d != msgs["rx"][fi])]
-        ti = np.flatnonzero(take)
-        inbox = Inbox(msgs["rx"][ti], msgs["src"][ti], msgs["via"][ti], msgs["payload"][ti],
-                      msgs["hops"][ti].astype(np.int32), msgs["sent_t"][ti], msgs["lat"][ti])
+        links, msgs = got
+        rx, mi = links["rx"], links["msg"]
+        dead = ~self.alive[rx]
+        if dead.any():
+            st.drops["dead_node"] += int(dead.sum())
+            st.link_ok -= int(dead.sum())
+            links = {key: v[~dead] for key, v in links.items()}
+            rx, mi = links["rx"], links["msg"]
+        row = msgs["row"][mi]
+        flood = row >= 0
+        if not flood.any():
+            take = np.arange(rx.size)
+            relay = np.zeros(0, np.int64)
+        else:
+            is_copy = ~flood
+            fi, dups = first_copies(np.flatnonzero(flood), row, rx, links["arr"], msgs["via"][mi], self.seen,
+                                    self.best)
+            st.duplicates += dups
+            d = msgs["dst"][mi[fi]]
+            is_copy[fi[(d < 0) | (d == rx[fi])]] = True
+            take = np.flatnonzero(is_copy)
+            relay = fi[(msgs["hops"][mi[fi]] < msgs["ttl"][mi[fi]]) & (d != rx[fi])]
+        mt = mi[take]
+        inbox = Inbox(rx[take], msgs["src"][mt], msgs["via"][mt], msgs["payload"][mt],
+                      msgs["hops"][mt].astype(np.int32), msgs["sent_t"][mt], msgs["lat0"][mt] + links["hop_s"][take])
+        self._to_inbox(k, inbox)
+        if relay.size:
+            mr = mi[relay]
+            self._transmit(k, rx[relay], msgs["payload"][mr], msgs["src"][mr], msgs["sent_t"][mr], msgs["hops"][mr],
+                           msgs["lat0"][mr] + links["hop_s"][relay], msgs["row"][mr], msgs["dst"][mr],
+                           msgs["ttl"][mr])
+
+    def _to_inbox(self, k: Kind, inbox: Inbox) -> None:
         self.inboxes[k.id] = inbox
+        st = self.stats[k.id]
         st.delivered += len(inbox)
         st.add_latency(inbox.latency_s, self.t - inbox.sent_t, inbox.hops)
-        if relay.size:
-            g = {key: v[relay] for key, v in msgs.items()}
-            self._transmit(k, g["rx"], g["payload"], g["src"], g["sent_t"], g["hops"], g["lat"], g["row"],
-                           g["dst"], g["ttl"])
 
     def _retire_floods(self) -> None:
         used = np.zeros(self.seen.shape[0], bool)

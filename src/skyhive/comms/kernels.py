@@ -1,0 +1,160 @@
+"""Compiled inner loops of the mesh (numba): gathering links and the link budget per link.
+
+Written as loops because both fuse several steps per link (gather, distance, range cap, flood duplicate
+check; path loss, SNR, BER, packet error) that in NumPy would each make a temporary array the size of all
+candidate links — the hot path of a flood through thousands of drones.  Same formulas as
+``skyhive.comms.channel`` (which the tests compare against).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+C_MPS = 299_792_458.0
+
+
+@njit(cache=True)
+def gather_links(msgs: NDArray[np.int64], tx: NDArray[np.int64], row: NDArray[np.int64],
+                 indptr_a: NDArray[np.int64], nbr_a: NDArray[np.int64],
+                 indptr_b: NDArray[np.int64], nbr_b: NDArray[np.int64],
+                 pos: NDArray[np.float64], max_range: NDArray[np.float64], seen: NDArray[np.bool_]
+                 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(message, receiver, distance) for every neighbour of each message's sender within the range cap;
+    flood messages (row >= 0) skip receivers that already hold them."""
+    total = 0
+    for m in msgs:
+        s = tx[m]
+        total += indptr_a[s + 1] - indptr_a[s] + indptr_b[s + 1] - indptr_b[s]
+    e_msg = np.empty(total, np.int64)
+    e_rx = np.empty(total, np.int64)
+    e_d = np.empty(total, np.float64)
+    k = 0
+    for m in msgs:
+        s = tx[m]
+        rw = row[m]
+        for half in range(2):
+            indptr = indptr_a if half == 0 else indptr_b
+            nbr = nbr_a if half == 0 else nbr_b
+            for p in range(indptr[s], indptr[s + 1]):
+                r = nbr[p]
+                if rw >= 0 and seen[rw, r]:
+                    continue
+                dx = pos[s, 0] - pos[r, 0]
+                dy = pos[s, 1] - pos[r, 1]
+                dz = pos[s, 2] - pos[r, 2]
+                d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                if d <= min(max_range[s], max_range[r]):
+                    e_msg[k] = m
+                    e_rx[k] = r
+                    e_d[k] = d
+                    k += 1
+    return e_msg[:k], e_rx[:k], e_d[:k]
+
+
+# drop causes, in the order they are tested (index into system.DROP_CAUSES)
+RANGE, LOSS, QUEUE, DEAD, SILENT, PARTITION = 0, 1, 2, 3, 4, 5
+
+
+@njit(cache=True)
+def fault_causes(e_msg: NDArray[np.int64], e_tx: NDArray[np.int64], e_rx: NDArray[np.int64],
+                 sender_ok: NDArray[np.bool_], fits: NDArray[np.bool_], alive: NDArray[np.bool_],
+                 part_a: NDArray[np.bool_], part_b: NDArray[np.bool_], silent: NDArray[np.bool_]
+                 ) -> NDArray[np.int8]:
+    """Per link: -1 if it reaches the channel, else the first fault that stops it (dead node, full queue,
+    partition, silent zone).  ``part_a``/``part_b`` are (P, nodes) group masks; ``silent`` per node."""
+    k = e_msg.size
+    cause = np.full(k, -1, np.int8)
+    for e in range(k):
+        m = e_msg[e]
+        s = e_tx[e]
+        r = e_rx[e]
+        if not sender_ok[m] or not alive[r]:
+            cause[e] = DEAD
+        elif not fits[m]:
+            cause[e] = QUEUE
+        else:
+            for p in range(part_a.shape[0]):
+                if (part_a[p, s] and part_b[p, r]) or (part_b[p, s] and part_a[p, r]):
+                    cause[e] = PARTITION
+                    break
+            if cause[e] < 0 and (silent[s] or silent[r]):
+                cause[e] = SILENT
+    return cause
+
+
+@njit(cache=True)
+def channel_causes(live: NDArray[np.int64], e_tx: NDArray[np.int64], e_rx: NDArray[np.int64],
+                   e_d: NDArray[np.float64], z: NDArray[np.float64], u: NDArray[np.float64],
+                   extra_loss: NDArray[np.float64], cause: NDArray[np.int8],
+                   tx_dbm: NDArray[np.float64], gain: NDArray[np.float64], degr: NDArray[np.float64],
+                   fspl1: NDArray[np.float64], n_exp: NDArray[np.float64], sigma: NDArray[np.float64],
+                   sens: NDArray[np.float64], noise: NDArray[np.float64], bw_db: NDArray[np.float64],
+                   rate_db: NDArray[np.float64], mod: NDArray[np.int8], size_bytes: float) -> None:
+    """The channel for links ``live``: below sensitivity -> RANGE; lost by packet error (SNR-based, then the
+    Gilbert-Elliott ``extra_loss``) with uniform draw ``u`` -> LOSS.  ``z``: standard normal shadowing draws."""
+    bits = 8.0 * size_bytes
+    ln10_10 = math.log(10.0) / 10.0
+    for j in range(live.size):
+        e = live[j]
+        s = e_tx[e]
+        r = e_rx[e]
+        pl = fspl1[s] + 10.0 * n_exp[s] * math.log10(max(e_d[e], 1.0))
+        pr = tx_dbm[s] + gain[s] + gain[r] - degr[s] - degr[r] - pl - sigma[s] * z[j]
+        if pr < sens[r]:
+            cause[e] = RANGE
+            continue
+        g = math.exp((pr - noise[r] + bw_db[r] - rate_db[s]) * ln10_10)  # Eb/N0, linear
+        # Exact shortcut: every BER here is <= exp(-g / 2) / 2 (Chernoff bound on erfc), so with the union bound
+        # P(ok) >= 1 - bits * that; a draw below this bound is delivered whatever the exact value.
+        if u[j] < (1.0 - bits * 0.5 * math.exp(-0.5 * g)) * (1.0 - extra_loss[j]):
+            continue
+        if mod[r] == 0:
+            ber = 0.5 * math.erfc(math.sqrt(g))
+        elif mod[r] == 1:
+            ber = 0.5 * math.exp(-g)
+        else:
+            ber = 0.5 * math.exp(-0.5 * g)
+        p_ok = math.exp(bits * math.log1p(-min(ber, 0.5))) * (1.0 - extra_loss[j])
+        if u[j] >= p_ok:
+            cause[e] = LOSS
+
+
+@njit(cache=True)
+def first_copies(fi: NDArray[np.int64], rows: NDArray[np.int64], rx: NDArray[np.int64], arr: NDArray[np.float64],
+                 via: NDArray[np.int64], seen: NDArray[np.bool_], best: NDArray[np.int64]
+                 ) -> tuple[NDArray[np.int64], int]:
+    """Duplicate suppression for flood copies ``fi`` due now: per (flood, receiver) keep the earliest arrival
+    (ties: lowest relay id) unless the receiver already holds the flood; mark the kept ones as seen.
+
+    ``best`` is scratch of ``seen``'s shape filled with -1 (left so on return).  Returns (kept, duplicates)."""
+    chosen = np.empty(fi.size, np.int64)
+    k = 0
+    dup = 0
+    for i in fi:
+        rw = rows[i]
+        r = rx[i]
+        if seen[rw, r]:
+            dup += 1
+            continue
+        b = best[rw, r]
+        if b < 0:
+            best[rw, r] = i
+            chosen[k] = i
+            k += 1
+        else:
+            dup += 1
+            if arr[i] < arr[b] or (arr[i] == arr[b] and via[i] < via[b]):
+                best[rw, r] = i
+    out = np.empty(k, np.int64)
+    for j in range(k):
+        i0 = chosen[j]
+        rw = rows[i0]
+        r = rx[i0]
+        out[j] = best[rw, r]
+        best[rw, r] = -1
+        seen[rw, r] = True
+    return out, dup
