@@ -158,3 +158,19 @@ def first_copies(fi: NDArray[np.int64], rows: NDArray[np.int64], rx: NDArray[np.
         best[rw, r] = -1
         seen[rw, r] = True
     return out, dup
+
+
+@njit(cache=True)
+def csr(s: NDArray[np.int64], r: NDArray[np.int64], n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Directed edges (s, r) grouped by sender, keeping their order (a counting sort): (indptr, receivers)."""
+    indptr = np.zeros(n + 1, np.int64)
+    for v in s:
+        indptr[v + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    fill = indptr[:-1].copy()
+    out = np.empty(s.size, np.int64)
+    for e in range(s.size):
+        out[fill[s[e]]] = r[e]
+        fill[s[e]] += 1
+    return indptr, out

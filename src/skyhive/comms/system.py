@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
 from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
-from skyhive.comms.kernels import channel_causes, fault_causes, first_copies, gather_links
+from skyhive.comms.kernels import channel_causes, csr, fault_causes, first_copies, gather_links
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -323,11 +323,8 @@ class CommsSystem:
         return np.concatenate([self.world.drones.pos, self.gs_pos, self.world.manned.pos])
 
     def _csr(self, s: I64, r: I64) -> tuple[I64, I64]:
-        """Directed edges sorted by sender as CSR over all nodes: (indptr, receiver)."""
-        order = np.argsort(s * self.n_nodes + r, kind="stable")
-        indptr = np.zeros(self.n_nodes + 1, np.int64)
-        np.cumsum(np.bincount(s, minlength=self.n_nodes), out=indptr[1:])
-        return indptr, r[order]
+        """Directed edges grouped by sender as CSR over all nodes: (indptr, receiver)."""
+        return csr(s.astype(np.int64), r.astype(np.int64), self.n_nodes)
 
     def _drone_links(self) -> tuple[I64, I64]:
         """Drone-drone candidate links (a superset of those in range), rebuilt only with the spatial index."""
