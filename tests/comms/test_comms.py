@@ -358,3 +358,32 @@ def test_example_mesh_relay_reaches_far_edge() -> None:
         reached |= set(ib.receivers.tolist())
     assert far_dist > 5_000.0 and far_dist > 3 * comms.max_range[comms.n_drones]
     assert far in reached
+
+
+def test_free_space_numbers() -> None:
+    from skyhive.comms.channel import bit_error_rate, packet_error_rate, path_loss_db
+
+    # Friis at 2.4 GHz: 40.05 dB at 1 m, +20 dB per decade
+    assert path_loss_db(np.array([1.0, 1000.0]), 2.4e9, 2.0) == pytest.approx([40.05, 100.05], abs=0.01)
+    assert path_loss_db(np.array([100.0]), 2.4e9, 3.0)[0] == pytest.approx(40.05 + 60.0, abs=0.01)
+    # BPSK at Eb/N0 = 9.6 dB: BER ~ 1e-5 (textbook point)
+    assert bit_error_rate(np.array([9.6]), 0)[0] == pytest.approx(1.0e-5, rel=0.1)
+    assert bit_error_rate(np.array([10.0]), 1)[0] == pytest.approx(0.5 * np.exp(-10.0))
+    assert packet_error_rate(np.array([1e-4]), 100.0)[0] == pytest.approx(1 - (1 - 1e-4) ** 800)
+
+
+def test_manned_vehicle_and_ground_station_are_nodes() -> None:
+    sc = scenario([line("a", 1, 0.0, 10.0)], {}, [station("gs", 300.0, 0.0)],
+                  manned=[{"name": "heli", "speed_mps": 1.0, "loop": False,
+                           "route": [ll(0, 400, 100), ll(0, 2000, 100)]}])
+    sim, comms = sim_of(sc)
+    assert comms.n_nodes == 3
+    comms.register_kind("hi", 8)
+    comms.broadcast([0], "hi")
+    sim.step()
+    sim.step()
+    assert sorted(comms.inbox("hi").receivers.tolist()) == [1, 2]  # ground station 1, manned vehicle 2
+    comms.unicast(2, 1, "hi")  # sent in tick 1, arrives 1.2 ms later: delivered in tick 2
+    sim.step()
+    ib = comms.inbox("hi")
+    assert ib.receivers.tolist() == [1] and ib.senders.tolist() == [2]
