@@ -60,67 +60,78 @@ RANGE, LOSS, QUEUE, DEAD, SILENT, PARTITION = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def fault_causes(e_msg: NDArray[np.int64], e_tx: NDArray[np.int64], e_rx: NDArray[np.int64],
-                 sender_ok: NDArray[np.bool_], fits: NDArray[np.bool_], alive: NDArray[np.bool_],
-                 part_a: NDArray[np.bool_], part_b: NDArray[np.bool_], silent: NDArray[np.bool_]
-                 ) -> NDArray[np.int8]:
-    """Per link: -1 if it reaches the channel, else the first fault that stops it (dead node, full queue,
-    partition, silent zone).  ``part_a``/``part_b`` are (P, nodes) group masks; ``silent`` per node."""
-    k = e_msg.size
-    cause = np.full(k, -1, np.int8)
-    for e in range(k):
-        m = e_msg[e]
-        s = e_tx[e]
-        r = e_rx[e]
-        if not sender_ok[m] or not alive[r]:
-            cause[e] = DEAD
-        elif not fits[m]:
-            cause[e] = QUEUE
-        else:
-            for p in range(part_a.shape[0]):
-                if (part_a[p, s] and part_b[p, r]) or (part_b[p, s] and part_a[p, r]):
-                    cause[e] = PARTITION
-                    break
-            if cause[e] < 0 and (silent[s] or silent[r]):
-                cause[e] = SILENT
-    return cause
-
-
-@njit(cache=True)
-def channel_causes(live: NDArray[np.int64], e_tx: NDArray[np.int64], e_rx: NDArray[np.int64],
-                   e_d: NDArray[np.float64], z: NDArray[np.float64], u: NDArray[np.float64],
-                   extra_loss: NDArray[np.float64], cause: NDArray[np.int8],
+def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArray[np.float64],
+                   tx: NDArray[np.int64], fits: NDArray[np.bool_], qdelay: NDArray[np.float64],
+                   alive: NDArray[np.bool_], part_a: NDArray[np.bool_], part_b: NDArray[np.bool_],
+                   silent: NDArray[np.bool_], max_range: NDArray[np.float64],
+                   z: NDArray[np.float64], u: NDArray[np.float64], extra_loss: NDArray[np.float64],
                    tx_dbm: NDArray[np.float64], gain: NDArray[np.float64], degr: NDArray[np.float64],
                    fspl1: NDArray[np.float64], n_exp: NDArray[np.float64], sigma: NDArray[np.float64],
                    sens: NDArray[np.float64], noise: NDArray[np.float64], bw_db: NDArray[np.float64],
-                   rate_db: NDArray[np.float64], mod: NDArray[np.int8], size_bytes: float) -> None:
-    """The channel for links ``live``: below sensitivity -> RANGE; lost by packet error (SNR-based, then the
-    Gilbert-Elliott ``extra_loss``) with uniform draw ``u`` -> LOSS.  ``z``: standard normal shadowing draws."""
+                   rate_db: NDArray[np.float64], rate: NDArray[np.float64], mod: NDArray[np.int8],
+                   size_bytes: float, processing_s: float, t: float, dt: float, first_due: int
+                   ) -> tuple[NDArray[np.int8], NDArray[np.float64], NDArray[np.int64]]:
+    """Every link of one send call: the first cause that stops it (-1: delivered) and, when delivered, the
+    hop latency and the tick it is due.
+
+    Causes are tested in order: dead sender or receiver, full queue, partition, silent zone, range cap, then the
+    channel — below sensitivity (RANGE) or lost by packet error and Gilbert-Elliott ``extra_loss`` against
+    the uniform draw ``u`` (LOSS).  ``z``: standard normal shadowing draw per link (zeros without shadowing).
+    The channel uses an exact shortcut: every BER here is <= exp(-Eb/N0 / 2) / 2 (Chernoff bound on erfc), so
+    by the union bound P(ok) >= 1 - bits * that; a draw below the bound is delivered whatever the exact value.
+    """
+    k = e_msg.size
+    cause = np.full(k, -1, np.int8)
+    hop_s = np.zeros(k, np.float64)
+    due = np.zeros(k, np.int64)
     bits = 8.0 * size_bytes
     ln10_10 = math.log(10.0) / 10.0
-    for j in range(live.size):
-        e = live[j]
-        s = e_tx[e]
+    for e in range(k):
+        m = e_msg[e]
+        s = tx[m]
         r = e_rx[e]
-        pl = fspl1[s] + 10.0 * n_exp[s] * math.log10(max(e_d[e], 1.0))
-        pr = tx_dbm[s] + gain[s] + gain[r] - degr[s] - degr[r] - pl - sigma[s] * z[j]
+        if not alive[s] or not alive[r]:
+            cause[e] = DEAD
+            continue
+        if not fits[m]:
+            cause[e] = QUEUE
+            continue
+        cut = False
+        for p in range(part_a.shape[0]):
+            if (part_a[p, s] and part_b[p, r]) or (part_b[p, s] and part_a[p, r]):
+                cut = True
+                break
+        if cut:
+            cause[e] = PARTITION
+            continue
+        if silent[s] or silent[r]:
+            cause[e] = SILENT
+            continue
+        d = e_d[e]
+        if d > min(max_range[s], max_range[r]):
+            cause[e] = RANGE
+            continue
+        pl = fspl1[s] + 10.0 * n_exp[s] * math.log10(max(d, 1.0))
+        pr = tx_dbm[s] + gain[s] + gain[r] - degr[s] - degr[r] - pl - sigma[s] * z[e]
         if pr < sens[r]:
             cause[e] = RANGE
             continue
         g = math.exp((pr - noise[r] + bw_db[r] - rate_db[s]) * ln10_10)  # Eb/N0, linear
-        # Exact shortcut: every BER here is <= exp(-g / 2) / 2 (Chernoff bound on erfc), so with the union bound
-        # P(ok) >= 1 - bits * that; a draw below this bound is delivered whatever the exact value.
-        if u[j] < (1.0 - bits * 0.5 * math.exp(-0.5 * g)) * (1.0 - extra_loss[j]):
-            continue
-        if mod[r] == 0:
-            ber = 0.5 * math.erfc(math.sqrt(g))
-        elif mod[r] == 1:
-            ber = 0.5 * math.exp(-g)
-        else:
-            ber = 0.5 * math.exp(-0.5 * g)
-        p_ok = math.exp(bits * math.log1p(-min(ber, 0.5))) * (1.0 - extra_loss[j])
-        if u[j] >= p_ok:
-            cause[e] = LOSS
+        keep = 1.0 - extra_loss[e]
+        if u[e] >= (1.0 - bits * 0.5 * math.exp(-0.5 * g)) * keep:
+            if mod[r] == 0:
+                ber = 0.5 * math.erfc(math.sqrt(g))
+            elif mod[r] == 1:
+                ber = 0.5 * math.exp(-g)
+            else:
+                ber = 0.5 * math.exp(-0.5 * g)
+            if u[e] >= math.exp(bits * math.log1p(-min(ber, 0.5))) * keep:
+                cause[e] = LOSS
+                continue
+        h = qdelay[m] + size_bytes / rate[s] + d / C_MPS + processing_s
+        hop_s[e] = h
+        due[e] = max(first_due, math.ceil((t + h) / dt - 1e-9))
+    return cause, hop_s, due
 
 
 @njit(cache=True)

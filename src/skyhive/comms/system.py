@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
 from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
-from skyhive.comms.kernels import channel_causes, csr, fault_causes, first_copies, gather_links
+from skyhive.comms.kernels import csr, evaluate_links, first_copies, gather_links
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -225,6 +225,8 @@ class CommsSystem:
         self.ge_loss_good = np.array([g.loss_good if g else 0.0 for g in ge])[node_prof]
         self.ge_loss_bad = np.array([g.loss_bad if g else 0.0 for g in ge])[node_prof]
         self.ge_links = GilbertElliottLinks()
+        self.any_ge = bool(self.has_ge.any())
+        self.any_shadowing = bool((self.sigma > 0).any())
         self.radius = float(self.max_range.max()) if self.n_nodes else 0.0
         self.busy_until = np.zeros(self.n_nodes)
         self.rng = sim.rng["comms"]
@@ -531,39 +533,29 @@ class CommsSystem:
         if not (row >= 0).any():
             st.intended += int(np.count_nonzero(~direct[e_msg]))
         st.link_attempts += e_msg.size
-        cause = fault_causes(e_msg, e_tx, e_rx, self.alive[tx], fits, self.alive, self.part_a, self.part_b,
-                             self.silent)
-        if direct.any():  # direct unicasts were not range-filtered by the neighbour search
-            far = e_d > np.minimum(self.max_range[e_tx], self.max_range[e_rx])
-            cause[(cause < 0) & far] = DROP_CAUSES.index("range")
-        # the channel for the links still standing
-        live = np.flatnonzero(cause < 0)
-        lt, lr = e_tx[live], e_rx[live]
-        z = self.rng.standard_normal(live.size) if (self.sigma[lt] > 0).any() else np.zeros(live.size)
-        extra = np.zeros(live.size)
-        ge = self.has_ge[lt]
-        if ge.any():
-            gi = np.flatnonzero(ge)
-            bad = self.ge_links.sample(lt[gi] * n + lr[gi], self.t, self.ge_good[lt[gi]], self.ge_bad[lt[gi]],
-                                       self.rng)
-            extra[gi] = np.where(bad, self.ge_loss_bad[lt[gi]], self.ge_loss_good[lt[gi]])
-        u = self.rng.random(live.size)
-        channel_causes(live, e_tx, e_rx, e_d, z, u, extra, cause, self.tx_dbm, self.gain, self.degr, self.fspl1,
-                       self.n_exp, self.sigma, self.sens, self.noise, self.bw_db, self.rate_db, self.mod,
-                       float(size))
+        z = self.rng.standard_normal(e_msg.size) if self.any_shadowing else np.zeros(e_msg.size)
+        extra = np.zeros(e_msg.size)
+        if self.any_ge:
+            gi = np.flatnonzero(self.has_ge[e_tx])
+            lt, lr = e_tx[gi], e_rx[gi]
+            bad = self.ge_links.sample(lt * n + lr, self.t, self.ge_good[lt], self.ge_bad[lt], self.rng)
+            extra[gi] = np.where(bad, self.ge_loss_bad[lt], self.ge_loss_good[lt])
+        u = self.rng.random(e_msg.size)
+        first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
+        cause, hop_s, due = evaluate_links(
+            e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, self.max_range,
+            z, u, extra, self.tx_dbm, self.gain, self.degr, self.fspl1, self.n_exp, self.sigma, self.sens,
+            self.noise, self.bw_db, self.rate_db, self.rate, self.mod, float(size),
+            self.settings.processing_delay_s, self.t, self.dt, first_due)
         counts = np.bincount(cause[cause >= 0], minlength=len(DROP_CAUSES))
         for c, v in zip(DROP_CAUSES, counts, strict=True):
             st.drops[c] += int(v)
         ok = np.flatnonzero(cause < 0)
         st.link_ok += ok.size
         # one pending chunk: per link what differs (receiver, timing), per message the rest
-        mo = e_msg[ok]
-        hop_s = qdelay[mo] + size / self.rate[tx[mo]] + e_d[ok] / C_MPS + self.settings.processing_delay_s
-        arrive = self.t + hop_s
-        first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
-        due = np.maximum(first_due, np.ceil(arrive / self.dt - 1e-9).astype(np.int64))
+        h = hop_s[ok]
         self.pending[k.id].add(
-            {"due": due, "arr": arrive, "rx": e_rx[ok], "hop_s": hop_s, "msg": mo},
+            {"due": due[ok], "arr": self.t + h, "rx": e_rx[ok], "hop_s": h, "msg": e_msg[ok]},
             {"src": origin, "via": tx, "hops": hops + 1, "sent_t": origin_t, "lat0": lat0, "row": row,
              "dst": dst, "ttl": ttl, "payload": payload})
 
