@@ -339,8 +339,15 @@ def test_link_graph_in_mcap(tmp_path: Path) -> None:
     rec.close()
     msgs = [m for topic, _, m in read_messages(tmp_path / "run.mcap", ["/comms/links"])]
     assert len(msgs) == 4  # t = 0, 1, 2, 3 s
+    import jsonschema
+
+    from skyhive.record.schemas import FOXGLOVE_SCHEMAS
+
+    jsonschema.validate(msgs[0], FOXGLOVE_SCHEMAS["foxglove.SceneUpdate"])
     lines = msgs[0]["entities"][0]["lines"][0]
-    assert len(lines["points"]) == 2 * 4  # 4 links of 100 m; the 200 m ones are beyond the cap
+    assert len(lines["points"]) == 5  # every node; links as index pairs
+    pairs = sorted(zip(lines["indices"][0::2], lines["indices"][1::2], strict=True))
+    assert pairs == [(0, 1), (1, 2), (2, 3), (3, 4)]  # 100 m links; the 200 m ones are beyond the cap
 
 
 def test_example_mesh_relay_reaches_far_edge() -> None:

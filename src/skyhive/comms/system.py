@@ -651,9 +651,9 @@ class CommsSystem:
         s, r, _ = self.links()
         one = self.alive[s] & self.alive[r]
         s, r = s[one][: self.settings.record_max_links], r[one][: self.settings.record_max_links]
-        pos = self.positions()
-        pts = np.empty((2 * s.size, 3))
-        pts[0::2], pts[1::2] = pos[s], pos[r]
+        # one point per node and the links as index pairs: the JSON grows with nodes + 2 ints per link
+        pts = np.round(self.positions(), 2).tolist()
+        idx = np.stack([s, r], axis=1).ravel().tolist()
         ns = mcap.log_time_ns(t)
         entity = {"timestamp": mcap.stamp(ns), "frame_id": ENU_FRAME, "id": "links", "lifetime": {"sec": 0, "nsec": 0},
                   "frame_locked": False, "metadata": [{"key": "links", "value": str(s.size)}],
@@ -662,8 +662,8 @@ class CommsSystem:
                   "lines": [{"type": 2, "pose": {"position": {"x": 0, "y": 0, "z": 0},
                                                  "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}},
                              "thickness": 1.0, "scale_invariant": True,
-                             "points": [{"x": float(x), "y": float(y), "z": float(z)} for x, y, z in pts],
-                             "color": {"r": 0.2, "g": 0.8, "b": 1.0, "a": 0.6}, "colors": [], "indices": []}]}
+                             "points": [{"x": x, "y": y, "z": z} for x, y, z in pts],
+                             "color": {"r": 0.2, "g": 0.8, "b": 1.0, "a": 0.6}, "colors": [], "indices": idx}]}
         mcap.write_json("/comms/links", t, {"deletions": [], "entities": [entity]}, schema_name="foxglove.SceneUpdate")
 
 
