@@ -113,6 +113,8 @@ def test_flood_reaches_far_drone_through_chain_with_hop_count() -> None:
     hops = {r: h for _, r, s, h in got if s == gs}
     assert sorted(hops) == list(range(26))
     assert all(hops[k] == k + 1 for k in range(26))
+    far = [x for x in got if x[1] == 25]
+    assert len(far) == 1 and far[0][0] == 26  # one hop per tick: hop k arrives in tick k
     assert np.linalg.norm(sim.world.drones.pos[25] - comms.positions()[gs]) > 10_000.0
     st = comms.metrics()["comms_ping"]
     assert isinstance(st, dict)
@@ -394,3 +396,35 @@ def test_manned_vehicle_and_ground_station_are_nodes() -> None:
     sim.step()
     ib = comms.inbox("hi")
     assert ib.receivers.tolist() == [1] and ib.senders.tolist() == [2]
+
+
+def test_flood_takes_shortest_hop_paths_with_summed_latency() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    # a 12 x 12 grid, 100 m apart, 250 m range: many paths and many duplicate copies per wave
+    fleets = [{"name": "g", "count": 144, "launch": {"sites": [ll(550, 550)], "spacing_m": 100.0},
+               "radio": {"max_range_m": 250.0}}]
+    sim, comms = sim_of(scenario(fleets, {"processing_delay_s": 0.002}, [station("gs", -100.0, -100.0,
+                                                                                 max_range_m=250.0)]))
+    comms.register_kind("p", 40, (), np.int64)
+    comms.flood(144, "p", 1, ttl=50)
+    hops: dict[int, int] = {}
+    lat: dict[int, float] = {}
+    for _ in range(30):
+        sim.step()
+        ib = comms.inbox("p")
+        for r, h, x in zip(ib.receivers.tolist(), ib.hops.tolist(), ib.latency_s.tolist(), strict=True):
+            assert r not in hops  # duplicates suppressed: one delivery per node
+            hops[r], lat[r] = h, x
+    i, j, _ = comms.links()
+    g = coo_matrix((np.ones(i.size), (i, j)), shape=(145, 145))
+    bfs = shortest_path(g, directed=False, unweighted=True, indices=144)
+    assert sorted(hops) == list(range(144))
+    assert all(hops[k] == bfs[k] for k in range(144))
+    # no queueing here (one message per node): latency = hops x (airtime + processing) + propagation
+    per_hop = (40 + 16) / 250_000.0 + 0.002
+    for k in range(144):
+        assert per_hop * hops[k] <= lat[k] <= per_hop * hops[k] + hops[k] * 250.0 / 299_792_458.0 + 1e-12
+    st = comms.metrics()["comms_p"]
+    assert isinstance(st, dict) and st["duplicates"] > 144 and st["delivered"] == 144

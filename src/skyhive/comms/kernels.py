@@ -57,6 +57,7 @@ def gather_links(msgs: NDArray[np.int64], tx: NDArray[np.int64], row: NDArray[np
 
 # drop causes, in the order they are tested (index into system.DROP_CAUSES)
 RANGE, LOSS, QUEUE, DEAD, SILENT, PARTITION = 0, 1, 2, 3, 4, 5
+SKIPPED = -2  # a flood copy that cannot be the first to arrive: not evaluated
 
 
 @njit(cache=True)
@@ -69,7 +70,8 @@ def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArr
                    fspl1: NDArray[np.float64], n_exp: NDArray[np.float64], sigma: NDArray[np.float64],
                    sens: NDArray[np.float64], noise: NDArray[np.float64], bw_db: NDArray[np.float64],
                    rate_db: NDArray[np.float64], rate: NDArray[np.float64], mod: NDArray[np.int8],
-                   size_bytes: float, processing_s: float, t: float, dt: float, first_due: int
+                   size_bytes: float, processing_s: float, t: float, dt: float, first_due: int,
+                   row: NDArray[np.int64], best_t: NDArray[np.float64], best_via: NDArray[np.int64]
                    ) -> tuple[NDArray[np.int8], NDArray[np.float64], NDArray[np.int64]]:
     """Every link of one send call: the first cause that stops it (-1: delivered) and, when delivered, the
     hop latency and the tick it is due.
@@ -79,6 +81,11 @@ def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArr
     the uniform draw ``u`` (LOSS).  ``z``: standard normal shadowing draw per link (zeros without shadowing).
     The channel uses an exact shortcut: every BER here is <= exp(-Eb/N0 / 2) / 2 (Chernoff bound on erfc), so
     by the union bound P(ok) >= 1 - bits * that; a draw below the bound is delivered whatever the exact value.
+
+    Flood copies (``row[m] >= 0``): a receiver keeps only the earliest copy (ties: lowest relay id), so a copy
+    that arrives after one already delivered to the same receiver in this call cannot matter; it is marked
+    SKIPPED (-2) and not evaluated.  ``best_t``/``best_via`` are (floods, nodes) scratch (inf / -1 on entry and
+    on return).  The winner is the same as if every copy were evaluated: draws are per link, made up front.
     """
     k = e_msg.size
     cause = np.full(k, -1, np.int8)
@@ -90,6 +97,12 @@ def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArr
         m = e_msg[e]
         s = tx[m]
         r = e_rx[e]
+        rw = row[m]
+        d = e_d[e]
+        h = qdelay[m] + size_bytes / rate[s] + d / C_MPS + processing_s
+        if rw >= 0 and (h > best_t[rw, r] or (h == best_t[rw, r] and s > best_via[rw, r])):
+            cause[e] = SKIPPED
+            continue
         if not alive[s] or not alive[r]:
             cause[e] = DEAD
             continue
@@ -107,7 +120,6 @@ def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArr
         if silent[s] or silent[r]:
             cause[e] = SILENT
             continue
-        d = e_d[e]
         if d > min(max_range[s], max_range[r]):
             cause[e] = RANGE
             continue
@@ -128,9 +140,16 @@ def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArr
             if u[e] >= math.exp(bits * math.log1p(-min(ber, 0.5))) * keep:
                 cause[e] = LOSS
                 continue
-        h = qdelay[m] + size_bytes / rate[s] + d / C_MPS + processing_s
         hop_s[e] = h
         due[e] = max(first_due, math.ceil((t + h) / dt - 1e-9))
+        if rw >= 0:
+            best_t[rw, r] = h
+            best_via[rw, r] = s
+    for e in range(k):  # leave the scratch clean
+        rw = row[e_msg[e]]
+        if rw >= 0:
+            best_t[rw, e_rx[e]] = np.inf
+            best_via[rw, e_rx[e]] = -1
     return cause, hop_s, due
 
 

@@ -236,7 +236,8 @@ class CommsSystem:
         self.inboxes: list[Inbox] = []
         # floods: one row of "seen" flags per flood in flight
         self.seen = np.zeros((0, self.n_nodes), bool)
-        self.best = np.zeros((0, self.n_nodes), np.int64)  # scratch for first_copies
+        self.best = np.zeros((0, self.n_nodes), np.int64)  # scratch for first_copies and evaluate_links
+        self.best_t = np.zeros((0, self.n_nodes))  # scratch for evaluate_links
         self.row_ttl = np.zeros(0, np.int64)
         self.free_rows: list[int] = []
         self.tick = 0
@@ -483,6 +484,7 @@ class CommsSystem:
             new = max(8, 2 * old)
             self.seen = np.concatenate([self.seen, np.zeros((new - old, self.n_nodes), bool)])
             self.best = np.concatenate([self.best, np.full((new - old, self.n_nodes), -1, np.int64)])
+            self.best_t = np.concatenate([self.best_t, np.full((new - old, self.n_nodes), np.inf)])
             self.row_ttl = np.concatenate([self.row_ttl, np.zeros(new - old, np.int64)])
             self.free_rows.extend(range(new - 1, old - 1, -1))
         rows = np.array([self.free_rows.pop() for _ in range(m)], np.int64)
@@ -546,11 +548,15 @@ class CommsSystem:
             e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, self.max_range,
             z, u, extra, self.tx_dbm, self.gain, self.degr, self.fspl1, self.n_exp, self.sigma, self.sens,
             self.noise, self.bw_db, self.rate_db, self.rate, self.mod, float(size),
-            self.settings.processing_delay_s, self.t, self.dt, first_due)
+            self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best)
+        if (row >= 0).any():  # flood copies that could not arrive first: duplicates, not attempts
+            skipped = int(np.count_nonzero(cause == -2))
+            st.link_attempts -= skipped
+            st.duplicates += skipped
         counts = np.bincount(cause[cause >= 0], minlength=len(DROP_CAUSES))
         for c, v in zip(DROP_CAUSES, counts, strict=True):
             st.drops[c] += int(v)
-        ok = np.flatnonzero(cause < 0)
+        ok = np.flatnonzero(cause == -1)
         st.link_ok += ok.size
         # one pending chunk: per link what differs (receiver, timing), per message the rest
         h = hop_s[ok]
