@@ -428,3 +428,16 @@ def test_flood_takes_shortest_hop_paths_with_summed_latency() -> None:
         assert per_hop * hops[k] <= lat[k] <= per_hop * hops[k] + hops[k] * 250.0 / 299_792_458.0 + 1e-12
     st = comms.metrics()["comms_p"]
     assert isinstance(st, dict) and st["duplicates"] > 144 and st["delivered"] == 144
+
+
+def test_latency_percentiles_from_histogram() -> None:
+    from skyhive.comms.system import KindStats
+
+    st = KindStats()
+    rng = np.random.default_rng(0)
+    lat = rng.lognormal(np.log(0.02), 0.8, 50_000)
+    st.add_latency(lat, lat + 0.1, np.ones(lat.size, np.int32))
+    for q in (0.5, 0.95, 0.99):
+        assert st.quantile(st.latency_hist, q) == pytest.approx(np.quantile(lat, q), rel=0.02)
+        assert st.quantile(st.age_hist, q) == pytest.approx(np.quantile(lat + 0.1, q), rel=0.02)
+    assert st.quantile(np.zeros_like(st.latency_hist), 0.5) is None
