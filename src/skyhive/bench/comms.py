@@ -24,7 +24,7 @@ ORIGIN = (46.5197, 6.6323, 400.0)
 
 
 def mesh_scenario(n: int, comms: bool = True, spacing_m: float = 100.0, seed: int = 0) -> dict[str, Any]:
-    """n drones in a grid flying a 400 m leg and back; one ground station at the south-west corner."""
+    """n drones in a grid flying a 400 m leg east and back; one ground station at the south-west corner."""
     frame = LocalFrame(*ORIGIN)
     half = math.ceil(math.sqrt(n)) * spacing_m / 2.0
 
@@ -43,7 +43,8 @@ def mesh_scenario(n: int, comms: bool = True, spacing_m: float = 100.0, seed: in
                     "route": {"waypoints": [ll(0, 0, 50), ll(400, 0, 50), ll(0, 0, 50)], "loop": True}}],
     }
     if comms:
-        gs = ll(-half, -half)
+        # beside the south-west corner drone's 400 m east-west track, within 300 m of all of it
+        gs = ll(-half + 50.0 + 200.0, -half)
         sc["ground_stations"] = [{"name": "base", "lat": gs["lat"], "lon": gs["lon"], "antenna_height_m": 10.0,
                                   "radio": radio}]
         sc["comms"] = {"record_hz": 0.0, "traffic": {"state_hz": 1.0, "state_bytes": 64, "ping_hz": 10.0,
