@@ -634,6 +634,7 @@ class CommsSystem:
         """Deliver what is due (and relay floods), then run the built-in traffic."""
         self.tick, self.t = ctx.step, ctx.t
         self._talked = True
+        self._fault_tick = -1  # failures of this tick's SENSE phase count from now on
         self._update_faults()
         for k in self.kinds.values():
             self._deliver(k)
