@@ -180,6 +180,9 @@ def comms_cross_checks(data: dict[str, Any], fleets: list[tuple[int, Any]]) -> l
 
     problems: list[Problem] = []
     counts = {f.name: f.count for _, f in fleets}
+    raw_fleets = data.get("fleets")
+    fleet_names = {f.get("name") for f in raw_fleets if isinstance(f, dict)} if isinstance(raw_fleets, list) \
+        else set()
     raw_gs = data.get("ground_stations")
     gs_names: list[str] = []
     for k, raw in enumerate(raw_gs if isinstance(raw_gs, list) else []):
@@ -209,10 +212,10 @@ def comms_cross_checks(data: dict[str, Any], fleets: list[tuple[int, Any]]) -> l
         for key, sets in groups:
             for s, ns in enumerate(sets):
                 where = f"comms.faults.{k}.{key}.{s}"
-                if ns.fleet is not None and fleets:
-                    if ns.fleet not in counts:
+                if ns.fleet is not None and fleet_names:
+                    if ns.fleet not in fleet_names:
                         problems.append(Problem(f"{where}.fleet", f"no fleet named {ns.fleet!r}"))
-                    elif ns.drones and max(ns.drones) >= counts[ns.fleet]:
+                    elif ns.fleet in counts and ns.drones and max(ns.drones) >= counts[ns.fleet]:
                         problems.append(Problem(f"{where}.drones", f"index {max(ns.drones)} is beyond fleet "
                                                                   f"{ns.fleet!r} of {counts[ns.fleet]} drones"))
                 problems += [Problem(f"{where}.ground_stations", f"no ground station named {n!r}")
