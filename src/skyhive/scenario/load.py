@@ -116,7 +116,8 @@ def _problems_from(exc: ValidationError, prefix: tuple[str, ...], lines: dict[tu
     return out
 
 
-_EVENT_TAGS = {"drone_failure", "random_failures", "geofence"}
+_EVENT_TAGS = {"drone_failure", "random_failures", "geofence",
+               "node_failure", "silent_zone", "partition", "degraded"}  # comms faults
 
 
 def _is_union_tag(part: object) -> bool:
@@ -206,6 +207,9 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
                         problems.append(Problem(where, f"launch site ({site.lat}, {site.lon}) is inside "
                                                        f"keep-out geofence {name!r}"))
 
+    from skyhive.comms.config import comms_cross_checks
+
+    problems.extend(comms_cross_checks(data, fleets))
     problems.extend(_memory_check(fleets))
     return problems
 

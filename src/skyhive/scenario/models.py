@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from skyhive.comms.config import Comms, GroundStation, RadioProfile
 from skyhive.scenario.base import Section
 
 SCHEMA_VERSION = 1
@@ -162,7 +163,7 @@ class Fleet(Section):
     launch: Launch
     vehicle: VehicleLimits = Field(default_factory=VehicleLimits)
     battery: Battery = Field(default_factory=Battery)
-    radio: dict[str, Any] | None = Field(None, description="radio profile, validated by the comms model")
+    radio: RadioProfile = Field(default_factory=RadioProfile, description="radio profile (docs/comms.md)")
     route: Route | None = None
 
 
@@ -174,6 +175,7 @@ class Manned(Section):
     speed_mps: float = Field(gt=0.0, le=350.0)
     route: list[Point] = Field(min_length=2)
     loop: bool = True
+    radio: RadioProfile = Field(default_factory=RadioProfile, description="radio profile (docs/comms.md)")
 
 
 class WellClear(Section):
@@ -236,6 +238,8 @@ class Scenario(Section):
     events: list[Event] = Field(default_factory=list)
     safety: Safety = Field(default_factory=Safety)
     record: Record = Field(default_factory=Record)
+    ground_stations: list[GroundStation] = Field(default_factory=list)
+    comms: Comms | None = None
 
     @property
     def n_drones(self) -> int:
