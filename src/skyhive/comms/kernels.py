@@ -204,3 +204,193 @@ def csr(s: NDArray[np.int64], r: NDArray[np.int64], n: int) -> tuple[NDArray[np.
         out[fill[s[e]]] = r[e]
         fill[s[e]] += 1
     return indptr, out
+
+
+@njit(cache=True)
+def queue_and_gather(tx: NDArray[np.int64], row: NDArray[np.int64], dst: NDArray[np.int64],
+                     busy_until: NDArray[np.float64], rate: NDArray[np.float64], cnt: NDArray[np.int64],
+                     nfit: NDArray[np.int64], t: float, size: int, queue_bytes: int,
+                     indptr_a: NDArray[np.int64], nbr_a: NDArray[np.int64],
+                     indptr_b: NDArray[np.int64], nbr_b: NDArray[np.int64],
+                     pos: NDArray[np.float64], max_range: NDArray[np.float64], seen: NDArray[np.bool_],
+                     direct_d: NDArray[np.float64]
+                     ) -> tuple[NDArray[np.bool_], NDArray[np.float64], int, NDArray[np.int64], NDArray[np.int64],
+                                NDArray[np.float64], int]:
+    """The first half of one send call, fused: transmit queues, then the links to evaluate.
+
+    Queue: each sender's messages of this call queue in call order behind its byte backlog
+    ``max(busy_until - t, 0) * rate``; one that would push the backlog past ``queue_bytes`` does not fit.
+    ``busy_until`` is advanced for the messages that fit.  ``cnt``/``nfit`` are per-node scratch (zeros on
+    entry and on return).  Links: every in-range neighbour of each broadcast/flood message (``dst < 0`` or
+    ``row >= 0``; floods skip receivers holding the message), in message order, then the direct unicasts
+    (``dst >= 0`` and ``row < 0``) with their distances ``direct_d`` given in message order.
+
+    Returns (fits, queue delay per message, messages that fit, link message, link receiver, link distance,
+    number of neighbour links).
+    """
+    m = tx.size
+    fits = np.empty(m, np.bool_)
+    qdelay = np.empty(m, np.float64)
+    n_fit = 0
+    for i in range(m):
+        s = tx[i]
+        rank = cnt[s]
+        cnt[s] = rank + 1
+        backlog = max(busy_until[s] - t, 0.0) * rate[s]
+        f = backlog + (rank + 1) * size <= queue_bytes
+        fits[i] = f
+        qdelay[i] = (backlog + rank * size) / rate[s]
+        if f:
+            nfit[s] += 1
+            n_fit += 1
+    for i in range(m):
+        s = tx[i]
+        if cnt[s] > 0:
+            if nfit[s] > 0:
+                busy_until[s] = t + (max(busy_until[s] - t, 0.0) * rate[s] + nfit[s] * size) / rate[s]
+            cnt[s] = 0
+            nfit[s] = 0
+    total = direct_d.size
+    for i in range(m):
+        if dst[i] < 0 or row[i] >= 0:
+            s = tx[i]
+            total += indptr_a[s + 1] - indptr_a[s] + indptr_b[s + 1] - indptr_b[s]
+    e_msg = np.empty(total, np.int64)
+    e_rx = np.empty(total, np.int64)
+    e_d = np.empty(total, np.float64)
+    k = 0
+    for i in range(m):
+        rw = row[i]
+        if dst[i] >= 0 and rw < 0:
+            continue
+        s = tx[i]
+        px, py, pz = pos[s, 0], pos[s, 1], pos[s, 2]
+        mr = max_range[s]
+        for half in range(2):
+            indptr = indptr_a if half == 0 else indptr_b
+            nbr = nbr_a if half == 0 else nbr_b
+            for p in range(indptr[s], indptr[s + 1]):
+                r = nbr[p]
+                if rw >= 0 and seen[rw, r]:
+                    continue
+                dx = px - pos[r, 0]
+                dy = py - pos[r, 1]
+                dz = pz - pos[r, 2]
+                d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                if d <= min(mr, max_range[r]):
+                    e_msg[k] = i
+                    e_rx[k] = r
+                    e_d[k] = d
+                    k += 1
+    n_nb = k
+    j = 0
+    for i in range(m):
+        if dst[i] >= 0 and row[i] < 0:
+            e_msg[k] = i
+            e_rx[k] = dst[i]
+            e_d[k] = direct_d[j]
+            j += 1
+            k += 1
+    return fits, qdelay, n_fit, e_msg[:k], e_rx[:k], e_d[:k], n_nb
+
+
+@njit(cache=True)
+def evaluate_compact(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArray[np.float64],
+                     tx: NDArray[np.int64], fits: NDArray[np.bool_], qdelay: NDArray[np.float64],
+                     alive: NDArray[np.bool_], part_a: NDArray[np.bool_], part_b: NDArray[np.bool_],
+                     silent: NDArray[np.bool_], max_range: NDArray[np.float64],
+                     z: NDArray[np.float64], u: NDArray[np.float64], extra_loss: NDArray[np.float64],
+                     tx_dbm: NDArray[np.float64], gain: NDArray[np.float64], degr: NDArray[np.float64],
+                     fspl1: NDArray[np.float64], n_exp: NDArray[np.float64], sigma: NDArray[np.float64],
+                     sens: NDArray[np.float64], noise: NDArray[np.float64], bw_db: NDArray[np.float64],
+                     rate_db: NDArray[np.float64], rate: NDArray[np.float64], mod: NDArray[np.int8],
+                     size_bytes: float, processing_s: float, t: float, dt: float, first_due: int,
+                     row: NDArray[np.int64], best_t: NDArray[np.float64], best_via: NDArray[np.int64]
+                     ) -> tuple[NDArray[np.int64], int, NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                                NDArray[np.float64], NDArray[np.int64]]:
+    """The second half of one send call: ``evaluate_links`` and, in the same pass, the drop counts by cause
+    and the delivered links packed in link order.  ``z`` / ``extra_loss`` may be empty (no shadowing / no
+    Gilbert-Elliott: zeros).
+
+    Returns (drops per cause, flood copies skipped, due tick, arrival time, receiver, hop latency, message)
+    of the delivered links.
+    """
+    k = e_msg.size
+    counts = np.zeros(6, np.int64)
+    skipped = 0
+    o_due = np.empty(k, np.int64)
+    o_arr = np.empty(k, np.float64)
+    o_rx = np.empty(k, np.int64)
+    o_h = np.empty(k, np.float64)
+    o_msg = np.empty(k, np.int64)
+    n_ok = 0
+    has_z = z.size > 0
+    has_x = extra_loss.size > 0
+    bits = 8.0 * size_bytes
+    ln10_10 = math.log(10.0) / 10.0
+    n_part = part_a.shape[0]
+    for e in range(k):
+        m = e_msg[e]
+        s = tx[m]
+        r = e_rx[e]
+        rw = row[m]
+        d = e_d[e]
+        h = qdelay[m] + size_bytes / rate[s] + d / C_MPS + processing_s
+        if rw >= 0 and (h > best_t[rw, r] or (h == best_t[rw, r] and s > best_via[rw, r])):
+            skipped += 1
+            continue
+        if not alive[s] or not alive[r]:
+            counts[DEAD] += 1
+            continue
+        if not fits[m]:
+            counts[QUEUE] += 1
+            continue
+        cut = False
+        for p in range(n_part):
+            if (part_a[p, s] and part_b[p, r]) or (part_b[p, s] and part_a[p, r]):
+                cut = True
+                break
+        if cut:
+            counts[PARTITION] += 1
+            continue
+        if silent[s] or silent[r]:
+            counts[SILENT] += 1
+            continue
+        if d > min(max_range[s], max_range[r]):
+            counts[RANGE] += 1
+            continue
+        pl = fspl1[s] + 10.0 * n_exp[s] * math.log10(max(d, 1.0))
+        pr = tx_dbm[s] + gain[s] + gain[r] - degr[s] - degr[r] - pl
+        if has_z:
+            pr = pr - sigma[s] * z[e]
+        if pr < sens[r]:
+            counts[RANGE] += 1
+            continue
+        g = math.exp((pr - noise[r] + bw_db[r] - rate_db[s]) * ln10_10)  # Eb/N0, linear
+        keep = 1.0 - extra_loss[e] if has_x else 1.0
+        if u[e] >= (1.0 - bits * 0.5 * math.exp(-0.5 * g)) * keep:
+            if mod[r] == 0:
+                ber = 0.5 * math.erfc(math.sqrt(g))
+            elif mod[r] == 1:
+                ber = 0.5 * math.exp(-g)
+            else:
+                ber = 0.5 * math.exp(-0.5 * g)
+            if u[e] >= math.exp(bits * math.log1p(-min(ber, 0.5))) * keep:
+                counts[LOSS] += 1
+                continue
+        o_due[n_ok] = max(first_due, math.ceil((t + h) / dt - 1e-9))
+        o_arr[n_ok] = t + h
+        o_rx[n_ok] = r
+        o_h[n_ok] = h
+        o_msg[n_ok] = m
+        n_ok += 1
+        if rw >= 0:
+            best_t[rw, r] = h
+            best_via[rw, r] = s
+    for e in range(k):  # leave the scratch clean
+        rw = row[e_msg[e]]
+        if rw >= 0:
+            best_t[rw, e_rx[e]] = np.inf
+            best_via[rw, e_rx[e]] = -1
+    return (counts, skipped, o_due[:n_ok].copy(), o_arr[:n_ok].copy(), o_rx[:n_ok].copy(), o_h[:n_ok].copy(),
+            o_msg[:n_ok].copy())

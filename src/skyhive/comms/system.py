@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
 from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
-from skyhive.comms.kernels import csr, evaluate_links, first_copies, gather_links
+from skyhive.comms.kernels import csr, evaluate_compact, first_copies, gather_links, queue_and_gather
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -241,6 +241,8 @@ class CommsSystem:
         self.any_shadowing = bool((self.sigma > 0).any())
         self.radius = float(self.max_range.max()) if self.n_nodes else 0.0
         self.busy_until = np.zeros(self.n_nodes)
+        self._cnt = np.zeros(self.n_nodes, np.int64)  # per-node scratch of queue_and_gather
+        self._nfit = np.zeros(self.n_nodes, np.int64)
         self.rng = sim.rng["comms"]
         self.kinds: dict[str, Kind] = {}
         self.stats: list[KindStats] = []
@@ -514,66 +516,48 @@ class CommsSystem:
         n = self.n_nodes
         size = k.size_bytes + self.settings.header_bytes
         st.transmissions += m
-        # transmit queue: a backlog in bytes drained at the data rate, same start time for the whole tick
-        order = np.argsort(tx, kind="stable")
-        txs = tx[order]
-        first = np.r_[True, txs[1:] != txs[:-1]]
-        grp_start = np.flatnonzero(first)
-        rank = np.arange(m) - np.repeat(grp_start, np.diff(np.r_[grp_start, m]))
-        backlog = np.maximum(self.busy_until[txs] - self.t, 0.0) * self.rate[txs]
-        fits_s = backlog + (rank + 1) * size <= self.settings.queue_bytes
-        qdelay_s = (backlog + rank * size) / self.rate[txs]
-        fits, qdelay = np.empty(m, bool), np.empty(m)
-        fits[order], qdelay[order] = fits_s, qdelay_s
-        n_fit = np.bincount(txs[fits_s], minlength=n)
-        used = np.flatnonzero(n_fit)
-        self.busy_until[used] = self.t + (np.maximum(self.busy_until[used] - self.t, 0.0) * self.rate[used]
-                                          + n_fit[used] * size) / self.rate[used]
-        st.queue_dropped_msgs += int(m - fits.sum())
-        st.bytes += int(fits.sum()) * size
-        # links: every neighbour in range for broadcasts and floods, the one destination for direct unicasts
-        direct = (dst >= 0) & (row < 0)
-        e_msg, e_rx, e_d = self._neighbours(np.flatnonzero(~direct), tx, row)
-        um = np.flatnonzero(direct)
-        if um.size:
-            pos = self.positions()
-            ud = np.linalg.norm(pos[tx[um]] - pos[dst[um]], axis=1)
-            e_msg = np.concatenate([e_msg, um])
-            e_rx = np.concatenate([e_rx, dst[um]])
-            e_d = np.concatenate([e_d, ud])
+        pos = self.positions()
+        # direct unicasts: their distance as before (NumPy's norm), the rest is gathered in the kernel
+        um = np.flatnonzero((dst >= 0) & (row < 0))
+        ud = np.linalg.norm(pos[tx[um]] - pos[dst[um]], axis=1) if um.size else np.zeros(0)
+        da, db = self._drone_links(), self._extra_links()
+        # transmit queue (a byte backlog drained at the data rate) and links, in one compiled pass
+        fits, qdelay, n_fit, e_msg, e_rx, e_d, n_nb = queue_and_gather(
+            tx, row, dst, self.busy_until, self.rate, self._cnt, self._nfit, self.t, size,
+            self.settings.queue_bytes, da[0], da[1], db[0], db[1], pos, self.max_range, self.seen, ud)
+        st.queue_dropped_msgs += m - n_fit
+        st.bytes += n_fit * size
         if e_msg.size == 0:
             return
-        e_tx = tx[e_msg]
-        if not (row >= 0).any():
-            st.intended += int(np.count_nonzero(~direct[e_msg]))
+        flood = bool(row[0] >= 0)  # a call sends floods only or none
+        if not flood:
+            st.intended += n_nb
         st.link_attempts += e_msg.size
-        z = self.rng.standard_normal(e_msg.size) if self.any_shadowing else np.zeros(e_msg.size)
-        extra = np.zeros(e_msg.size)
+        z = self.rng.standard_normal(e_msg.size) if self.any_shadowing else np.zeros(0)
+        extra = np.zeros(0)
         if self.any_ge:
+            e_tx = tx[e_msg]
+            extra = np.zeros(e_msg.size)
             gi = np.flatnonzero(self.has_ge[e_tx])
             lt, lr = e_tx[gi], e_rx[gi]
             bad = self.ge_links.sample(lt * n + lr, self.t, self.ge_good[lt], self.ge_bad[lt], self.rng)
             extra[gi] = np.where(bad, self.ge_loss_bad[lt], self.ge_loss_good[lt])
         u = self.rng.random(e_msg.size)
         first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
-        cause, hop_s, due = evaluate_links(
+        counts, skipped, due, arr, rx, hop_s, msg = evaluate_compact(
             e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, self.max_range,
             z, u, extra, self.tx_dbm, self.gain, self.degr, self.fspl1, self.n_exp, self.sigma, self.sens,
             self.noise, self.bw_db, self.rate_db, self.rate, self.mod, float(size),
             self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best)
-        if (row >= 0).any():  # flood copies that could not arrive first: duplicates, not attempts
-            skipped = int(np.count_nonzero(cause == -2))
+        if skipped:  # flood copies that could not arrive first: duplicates, not attempts
             st.link_attempts -= skipped
             st.duplicates += skipped
-        counts = np.bincount(cause[cause >= 0], minlength=len(DROP_CAUSES))
-        for c, v in zip(DROP_CAUSES, counts, strict=True):
-            st.drops[c] += int(v)
-        ok = np.flatnonzero(cause == -1)
-        st.link_ok += ok.size
+        for c, v in zip(DROP_CAUSES, counts.tolist(), strict=True):
+            st.drops[c] += v
+        st.link_ok += rx.size
         # one pending chunk: per link what differs (receiver, timing), per message the rest
-        h = hop_s[ok]
         self.pending[k.id].add(
-            {"due": due[ok], "arr": self.t + h, "rx": e_rx[ok], "hop_s": h, "msg": e_msg[ok]},
+            {"due": due, "arr": arr, "rx": rx, "hop_s": hop_s, "msg": msg},
             {"src": origin, "via": tx, "hops": hops + 1, "sent_t": origin_t, "lat0": lat0, "row": row,
              "dst": dst, "ttl": ttl, "payload": payload})
 
