@@ -394,3 +394,130 @@ def evaluate_compact(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDA
             best_via[rw, e_rx[e]] = -1
     return (counts, skipped, o_due[:n_ok].copy(), o_arr[:n_ok].copy(), o_rx[:n_ok].copy(), o_h[:n_ok].copy(),
             o_msg[:n_ok].copy())
+
+
+@njit(cache=True)
+def deliver_select(rx: NDArray[np.int64], mi: NDArray[np.int64], arr: NDArray[np.float64],
+                   alive: NDArray[np.bool_], row: NDArray[np.int64], dst: NDArray[np.int64],
+                   hops: NDArray[np.int32], ttl: NDArray[np.int32], via: NDArray[np.int64],
+                   seen: NDArray[np.bool_], best: NDArray[np.int64]
+                   ) -> tuple[NDArray[np.int64], NDArray[np.int64], int, int]:
+    """Links due now (receiver ``rx``, message ``mi`` into the per-message arrays): which go to an inbox and
+    which flood copies are relayed, in one pass.
+
+    Links to dead receivers are dropped.  Non-flood links all go to the inbox.  Flood copies: per (flood,
+    receiver) the earliest arrival wins (ties: lowest relay id) unless the receiver already holds the flood
+    (as ``first_copies``); the winner goes to the inbox if the flood is for everyone or for this receiver,
+    and is relayed while ``hops < ttl`` and it is not at its destination.  Marks winners as seen.
+
+    Returns (inbox links in link order, relayed links in order of first arrival, dead, duplicates).
+    """
+    n = rx.size
+    is_take = np.zeros(n, np.bool_)
+    chosen = np.empty(n, np.int64)
+    k = 0
+    dead = 0
+    dup = 0
+    for i in range(n):
+        r = rx[i]
+        if not alive[r]:
+            dead += 1
+            continue
+        rw = row[mi[i]]
+        if rw < 0:
+            is_take[i] = True
+            continue
+        if seen[rw, r]:
+            dup += 1
+            continue
+        b = best[rw, r]
+        if b < 0:
+            best[rw, r] = i
+            chosen[k] = i
+            k += 1
+        else:
+            dup += 1
+            if arr[i] < arr[b] or (arr[i] == arr[b] and via[mi[i]] < via[mi[b]]):
+                best[rw, r] = i
+    relay = np.empty(k, np.int64)
+    n_rel = 0
+    for j in range(k):
+        i0 = chosen[j]
+        r = rx[i0]
+        rw = row[mi[i0]]
+        w = best[rw, r]
+        best[rw, r] = -1
+        seen[rw, r] = True
+        mw = mi[w]
+        d = dst[mw]
+        if d < 0 or d == r:
+            is_take[w] = True
+        if hops[mw] < ttl[mw] and d != r:
+            relay[n_rel] = w
+            n_rel += 1
+    take = np.flatnonzero(is_take)
+    return take, relay[:n_rel], dead, dup
+
+
+@njit(cache=True)
+def add_histograms(lat: NDArray[np.float64], sent_t: NDArray[np.float64], t: float, hops: NDArray[np.int32],
+                   lat_hist: NDArray[np.int64], age_hist: NDArray[np.int64], hops_hist: NDArray[np.int64],
+                   e0: int, sub: int) -> None:
+    """Count latencies, ages (``t - sent_t``) and hops into their histograms (``hops_hist`` long enough).
+    Latency bins: ``x = m 2^e`` (frexp), bin ``(e - e0) sub + floor((m - 1/2) 2 sub)``, clipped."""
+    nb = lat_hist.size
+    for i in range(lat.size):
+        for which in range(2):
+            x = lat[i] if which == 0 else t - sent_t[i]
+            m, e = math.frexp(x)
+            b = (e - e0) * sub + int((m - 0.5) * (2 * sub))
+            b = min(max(b, 0), nb - 1)
+            if which == 0:
+                lat_hist[b] += 1
+            else:
+                age_hist[b] += 1
+        hops_hist[hops[i]] += 1
+
+
+@njit(cache=True)
+def extra_links(pos: NDArray[np.float64], nd: int, radius: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """CSR (indptr, receivers) over all nodes of the links that touch a non-drone node (nodes ``nd..``):
+    drones within ``radius`` of each (in drone order) both ways, and every pair of non-drone nodes."""
+    n = pos.shape[0]
+    nx = n - nd
+    cnt = 0
+    for a in range(nx):
+        for q in range(nd):
+            dx = pos[q, 0] - pos[nd + a, 0]
+            dy = pos[q, 1] - pos[nd + a, 1]
+            dz = pos[q, 2] - pos[nd + a, 2]
+            if math.sqrt(dx * dx + dy * dy + dz * dz) < radius:
+                cnt += 1
+    p = np.empty(cnt, np.int64)
+    qq = np.empty(cnt, np.int64)
+    c = 0
+    for a in range(nx):
+        for q in range(nd):
+            dx = pos[q, 0] - pos[nd + a, 0]
+            dy = pos[q, 1] - pos[nd + a, 1]
+            dz = pos[q, 2] - pos[nd + a, 2]
+            if math.sqrt(dx * dx + dy * dy + dz * dz) < radius:
+                p[c] = a + nd
+                qq[c] = q
+                c += 1
+    npair = nx * (nx - 1) // 2
+    s = np.empty(2 * cnt + 2 * npair, np.int64)
+    r = np.empty(2 * cnt + 2 * npair, np.int64)
+    s[:cnt] = p
+    r[:cnt] = qq
+    s[cnt:2 * cnt] = qq
+    r[cnt:2 * cnt] = p
+    k = 2 * cnt
+    for a in range(nx):
+        for b in range(a + 1, nx):
+            s[k] = a + nd
+            r[k] = b + nd
+            s[k + npair] = b + nd
+            r[k + npair] = a + nd
+            k += 1
+    return csr(s, r, n)

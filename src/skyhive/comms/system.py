@@ -20,7 +20,15 @@ from numpy.typing import DTypeLike, NDArray
 
 from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
 from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
-from skyhive.comms.kernels import csr, evaluate_compact, first_copies, gather_links, queue_and_gather
+from skyhive.comms.kernels import (
+    add_histograms,
+    csr,
+    deliver_select,
+    evaluate_compact,
+    extra_links,
+    gather_links,
+    queue_and_gather,
+)
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -99,6 +107,15 @@ class KindStats:
         if hh.size > self.hops_hist.size:
             self.hops_hist = np.concatenate([self.hops_hist, np.zeros(hh.size - self.hops_hist.size, np.int64)])
         self.hops_hist[: hh.size] += hh
+
+    def add_delivered(self, lat: F64, sent_t: F64, t: float, hops: NDArray[np.int32]) -> None:
+        """``add_latency(lat, t - sent_t, hops)`` in one compiled pass (the per-tick path)."""
+        if not hops.size:
+            return
+        top = int(hops.max()) + 1
+        if top > self.hops_hist.size:
+            self.hops_hist = np.concatenate([self.hops_hist, np.zeros(top - self.hops_hist.size, np.int64)])
+        add_histograms(lat, sent_t, t, hops, self.latency_hist, self.age_hist, self.hops_hist, _E0, _SUB)
 
     @staticmethod
     def quantile(hist: I64, q: float) -> float | None:
@@ -360,19 +377,8 @@ class CommsSystem:
         """Links that touch a ground station or manned vehicle (a handful of nodes), rebuilt every tick."""
         if self._xcsr_tick != self.tick:
             self._xcsr_tick = self.tick
-            nd = self.n_drones
-            src: list[I64] = [np.zeros(0, np.int64)]
-            dst: list[I64] = [np.zeros(0, np.int64)]
-            if self.n_nodes > nd:
-                extra = self.positions()[nd:]
-                if nd:
-                    p, q, _ = self.index.near_points(extra, self.radius)
-                    src += [p + nd, q]
-                    dst += [q, p + nd]
-                a, b = np.triu_indices(self.n_nodes - nd, 1)
-                src += [a + nd, b + nd]
-                dst += [b + nd, a + nd]
-            self._xcsr = self._csr(np.concatenate(src), np.concatenate(dst))
+            # brute force over drones for each of the handful of other nodes: cheaper than tree queries
+            self._xcsr = extra_links(self.positions(), self.n_drones, self.radius)
         return self._xcsr
 
     def _neighbours(self, msgs: I64, tx: I64, row: I64 | None = None) -> tuple[I64, I64, F64]:
@@ -569,26 +575,12 @@ class CommsSystem:
             return
         links, msgs = got
         rx, mi = links["rx"], links["msg"]
-        dead = ~self.alive[rx]
-        if dead.any():
-            st.drops["dead_node"] += int(dead.sum())
-            st.link_ok -= int(dead.sum())
-            links = {key: v[~dead] for key, v in links.items()}
-            rx, mi = links["rx"], links["msg"]
-        row = msgs["row"][mi]
-        flood = row >= 0
-        if not flood.any():
-            take = np.arange(rx.size)
-            relay = np.zeros(0, np.int64)
-        else:
-            is_copy = ~flood
-            fi, dups = first_copies(np.flatnonzero(flood), row, rx, links["arr"], msgs["via"][mi], self.seen,
-                                    self.best)
-            st.duplicates += dups
-            d = msgs["dst"][mi[fi]]
-            is_copy[fi[(d < 0) | (d == rx[fi])]] = True
-            take = np.flatnonzero(is_copy)
-            relay = fi[(msgs["hops"][mi[fi]] < msgs["ttl"][mi[fi]]) & (d != rx[fi])]
+        take, relay, dead, dups = deliver_select(rx, mi, links["arr"], self.alive, msgs["row"], msgs["dst"],
+                                                 msgs["hops"], msgs["ttl"], msgs["via"], self.seen, self.best)
+        if dead:
+            st.drops["dead_node"] += dead
+            st.link_ok -= dead
+        st.duplicates += dups
         mt = mi[take]
         inbox = Inbox(rx[take], msgs["src"][mt], msgs["via"][mt], msgs["payload"][mt],
                       msgs["hops"][mt].astype(np.int32), msgs["sent_t"][mt], msgs["lat0"][mt] + links["hop_s"][take])
@@ -603,7 +595,7 @@ class CommsSystem:
         self.inboxes[k.id] = inbox
         st = self.stats[k.id]
         st.delivered += len(inbox)
-        st.add_latency(inbox.latency_s, self.t - inbox.sent_t, inbox.hops)
+        st.add_delivered(inbox.latency_s, inbox.sent_t, self.t, inbox.hops)
 
     def _retire_floods(self) -> None:
         used = np.zeros(self.seen.shape[0], bool)
