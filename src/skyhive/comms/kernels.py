@@ -213,9 +213,9 @@ def queue_and_gather(tx: NDArray[np.int64], row: NDArray[np.int64], dst: NDArray
                      indptr_a: NDArray[np.int64], nbr_a: NDArray[np.int64],
                      indptr_b: NDArray[np.int64], nbr_b: NDArray[np.int64],
                      pos: NDArray[np.float64], max_range: NDArray[np.float64], seen: NDArray[np.bool_],
-                     direct_d: NDArray[np.float64]
-                     ) -> tuple[NDArray[np.bool_], NDArray[np.float64], int, NDArray[np.int64], NDArray[np.int64],
-                                NDArray[np.float64], int]:
+                     direct_d: NDArray[np.float64], e_msg: NDArray[np.int64], e_rx: NDArray[np.int64],
+                     e_d: NDArray[np.float64]
+                     ) -> tuple[NDArray[np.bool_], NDArray[np.float64], int, int, int]:
     """The first half of one send call, fused: transmit queues, then the links to evaluate.
 
     Queue: each sender's messages of this call queue in call order behind its byte backlog
@@ -225,10 +225,20 @@ def queue_and_gather(tx: NDArray[np.int64], row: NDArray[np.int64], dst: NDArray
     ``row >= 0``; floods skip receivers holding the message), in message order, then the direct unicasts
     (``dst >= 0`` and ``row < 0``) with their distances ``direct_d`` given in message order.
 
-    Returns (fits, queue delay per message, messages that fit, link message, link receiver, link distance,
-    number of neighbour links).
+    The links go into the caller's buffers ``e_msg``, ``e_rx``, ``e_d`` (reused from call to call: no fresh
+    memory per tick).  When they may be too small nothing is done (queues untouched) and the links count is
+    returned as ``-needed``; the caller grows them and calls again.
+
+    Returns (fits, queue delay per message, messages that fit, links written, number of neighbour links).
     """
     m = tx.size
+    total = direct_d.size
+    for i in range(m):
+        if dst[i] < 0 or row[i] >= 0:
+            s = tx[i]
+            total += indptr_a[s + 1] - indptr_a[s] + indptr_b[s + 1] - indptr_b[s]
+    if total > e_msg.size:
+        return np.zeros(0, np.bool_), np.zeros(0), 0, -total, 0
     fits = np.empty(m, np.bool_)
     qdelay = np.empty(m, np.float64)
     n_fit = 0
@@ -250,14 +260,6 @@ def queue_and_gather(tx: NDArray[np.int64], row: NDArray[np.int64], dst: NDArray
                 busy_until[s] = t + (max(busy_until[s] - t, 0.0) * rate[s] + nfit[s] * size) / rate[s]
             cnt[s] = 0
             nfit[s] = 0
-    total = direct_d.size
-    for i in range(m):
-        if dst[i] < 0 or row[i] >= 0:
-            s = tx[i]
-            total += indptr_a[s + 1] - indptr_a[s] + indptr_b[s + 1] - indptr_b[s]
-    e_msg = np.empty(total, np.int64)
-    e_rx = np.empty(total, np.int64)
-    e_d = np.empty(total, np.float64)
     k = 0
     for i in range(m):
         rw = row[i]
@@ -291,7 +293,7 @@ def queue_and_gather(tx: NDArray[np.int64], row: NDArray[np.int64], dst: NDArray
             e_d[k] = direct_d[j]
             j += 1
             k += 1
-    return fits, qdelay, n_fit, e_msg[:k], e_rx[:k], e_d[:k], n_nb
+    return fits, qdelay, n_fit, k, n_nb
 
 
 @njit(cache=True)
@@ -305,24 +307,20 @@ def evaluate_compact(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDA
                      sens: NDArray[np.float64], noise: NDArray[np.float64], bw_db: NDArray[np.float64],
                      rate_db: NDArray[np.float64], rate: NDArray[np.float64], mod: NDArray[np.int8],
                      size_bytes: float, processing_s: float, t: float, dt: float, first_due: int,
-                     row: NDArray[np.int64], best_t: NDArray[np.float64], best_via: NDArray[np.int64]
-                     ) -> tuple[NDArray[np.int64], int, NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
-                                NDArray[np.float64], NDArray[np.int64]]:
+                     row: NDArray[np.int64], best_t: NDArray[np.float64], best_via: NDArray[np.int64],
+                     o_due: NDArray[np.int64], o_arr: NDArray[np.float64], o_rx: NDArray[np.int64],
+                     o_h: NDArray[np.float64], o_msg: NDArray[np.int64]
+                     ) -> tuple[NDArray[np.int64], int, int]:
     """The second half of one send call: ``evaluate_links`` and, in the same pass, the drop counts by cause
     and the delivered links packed in link order.  ``z`` / ``extra_loss`` may be empty (no shadowing / no
     Gilbert-Elliott: zeros).
 
-    Returns (drops per cause, flood copies skipped, due tick, arrival time, receiver, hop latency, message)
-    of the delivered links.
+    The delivered links go, packed, into the caller's buffers (at least as long as the links): due tick,
+    arrival time, receiver, hop latency, message.  Returns (drops per cause, flood copies skipped, delivered).
     """
     k = e_msg.size
     counts = np.zeros(6, np.int64)
     skipped = 0
-    o_due = np.empty(k, np.int64)
-    o_arr = np.empty(k, np.float64)
-    o_rx = np.empty(k, np.int64)
-    o_h = np.empty(k, np.float64)
-    o_msg = np.empty(k, np.int64)
     n_ok = 0
     has_z = z.size > 0
     has_x = extra_loss.size > 0
@@ -392,8 +390,7 @@ def evaluate_compact(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDA
         if rw >= 0:
             best_t[rw, e_rx[e]] = np.inf
             best_via[rw, e_rx[e]] = -1
-    return (counts, skipped, o_due[:n_ok].copy(), o_arr[:n_ok].copy(), o_rx[:n_ok].copy(), o_h[:n_ok].copy(),
-            o_msg[:n_ok].copy())
+    return counts, skipped, n_ok
 
 
 @njit(cache=True)

@@ -260,6 +260,7 @@ class CommsSystem:
         self.busy_until = np.zeros(self.n_nodes)
         self._cnt = np.zeros(self.n_nodes, np.int64)  # per-node scratch of queue_and_gather
         self._nfit = np.zeros(self.n_nodes, np.int64)
+        self._bufs: dict[str, NDArray[Any]] = {}
         self.rng = sim.rng["comms"]
         self.kinds: dict[str, Kind] = {}
         self.stats: list[KindStats] = []
@@ -319,6 +320,15 @@ class CommsSystem:
                 ll = np.asarray(polygon_from_geojson(f.polygon).exterior.coords)
                 xy = sim.frame.local(ll[:, 1], ll[:, 0])[:, :2]
                 self.faults.append((f.at_s, end, "silent", (shapely.Polygon(xy), f.floor_m, f.ceiling_m)))
+
+    def _buf(self, name: str, size: int, dtype: DTypeLike) -> NDArray[Any]:
+        """A scratch buffer of at least ``size`` reused across calls (grown by doubling): the per-link arrays
+        of a send would otherwise be fresh memory every tick."""
+        b = self._bufs.get(name)
+        if b is None or b.size < size:
+            b = np.empty(max(size, 2 * (0 if b is None else b.size), 1024), dtype)
+            self._bufs[name] = b
+        return b
 
     def _update_faults(self) -> None:
         """Per-tick fault masks (cached for the tick)."""
@@ -528,39 +538,52 @@ class CommsSystem:
         ud = np.linalg.norm(pos[tx[um]] - pos[dst[um]], axis=1) if um.size else np.zeros(0)
         da, db = self._drone_links(), self._extra_links()
         # transmit queue (a byte backlog drained at the data rate) and links, in one compiled pass
-        fits, qdelay, n_fit, e_msg, e_rx, e_d, n_nb = queue_and_gather(
-            tx, row, dst, self.busy_until, self.rate, self._cnt, self._nfit, self.t, size,
-            self.settings.queue_bytes, da[0], da[1], db[0], db[1], pos, self.max_range, self.seen, ud)
+        while True:
+            fits, qdelay, n_fit, n_links, n_nb = queue_and_gather(
+                tx, row, dst, self.busy_until, self.rate, self._cnt, self._nfit, self.t, size,
+                self.settings.queue_bytes, da[0], da[1], db[0], db[1], pos, self.max_range, self.seen, ud,
+                self._buf("e_msg", 0, np.int64), self._buf("e_rx", 0, np.int64), self._buf("e_d", 0, np.float64))
+            if n_links >= 0:
+                break
+            for name, dtype in (("e_msg", np.int64), ("e_rx", np.int64), ("e_d", np.float64)):
+                self._buf(name, -n_links, dtype)
         st.queue_dropped_msgs += m - n_fit
         st.bytes += n_fit * size
-        if e_msg.size == 0:
+        if n_links == 0:
             return
+        e_msg, e_rx, e_d = (self._buf(x, n_links, t)[:n_links] for x, t in
+                            (("e_msg", np.int64), ("e_rx", np.int64), ("e_d", np.float64)))
         flood = bool(row[0] >= 0)  # a call sends floods only or none
         if not flood:
             st.intended += n_nb
-        st.link_attempts += e_msg.size
-        z = self.rng.standard_normal(e_msg.size) if self.any_shadowing else np.zeros(0)
+        st.link_attempts += n_links
+        # the draws fill reused buffers (same numbers as fresh arrays of this size)
+        z = self.rng.standard_normal(out=self._buf("z", n_links, np.float64)[:n_links]) if self.any_shadowing \
+            else np.zeros(0)
         extra = np.zeros(0)
         if self.any_ge:
             e_tx = tx[e_msg]
-            extra = np.zeros(e_msg.size)
+            extra = np.zeros(n_links)
             gi = np.flatnonzero(self.has_ge[e_tx])
             lt, lr = e_tx[gi], e_rx[gi]
             bad = self.ge_links.sample(lt * n + lr, self.t, self.ge_good[lt], self.ge_bad[lt], self.rng)
             extra[gi] = np.where(bad, self.ge_loss_bad[lt], self.ge_loss_good[lt])
-        u = self.rng.random(e_msg.size)
+        u = self.rng.random(out=self._buf("u", n_links, np.float64)[:n_links])
         first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
-        counts, skipped, due, arr, rx, hop_s, msg = evaluate_compact(
+        o = [self._buf(x, n_links, t) for x, t in (("o_due", np.int64), ("o_arr", np.float64), ("o_rx", np.int64),
+                                                    ("o_h", np.float64), ("o_msg", np.int64))]
+        counts, skipped, n_ok = evaluate_compact(
             e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, self.max_range,
             z, u, extra, self.tx_dbm, self.gain, self.degr, self.fspl1, self.n_exp, self.sigma, self.sens,
             self.noise, self.bw_db, self.rate_db, self.rate, self.mod, float(size),
-            self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best)
+            self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best, *o)
+        due, arr, rx, hop_s, msg = (b[:n_ok].copy() for b in o)
         if skipped:  # flood copies that could not arrive first: duplicates, not attempts
             st.link_attempts -= skipped
             st.duplicates += skipped
         for c, v in zip(DROP_CAUSES, counts.tolist(), strict=True):
             st.drops[c] += v
-        st.link_ok += rx.size
+        st.link_ok += n_ok
         # one pending chunk: per link what differs (receiver, timing), per message the rest
         self.pending[k.id].add(
             {"due": due, "arr": arr, "rx": rx, "hop_s": hop_s, "msg": msg},
