@@ -107,3 +107,18 @@ def test_busy_scenario_outputs_are_pinned() -> None:
     inbox, metrics = run_busy()
     assert inbox == RECORDED["inbox"]
     assert metrics == RECORDED["metrics"]
+
+
+def test_compiled_histograms_match_numpy_binning() -> None:
+    from skyhive.comms.system import KindStats
+
+    rng = np.random.default_rng(1)
+    lat = np.concatenate([rng.lognormal(np.log(0.01), 2.0, 20_000), [0.0, 1e-12, 1e6]])
+    sent = rng.uniform(0.0, 50.0, lat.size)
+    hops = rng.integers(1, 40, lat.size).astype(np.int32)
+    a, b = KindStats(), KindStats()
+    a.add_latency(lat, 60.0 - sent, hops)
+    b.add_delivered(lat, sent, 60.0, hops)
+    assert np.array_equal(a.latency_hist, b.latency_hist)
+    assert np.array_equal(a.age_hist, b.age_hist)
+    assert np.array_equal(a.hops_hist, b.hops_hist)

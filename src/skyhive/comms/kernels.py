@@ -1,9 +1,12 @@
-"""Compiled inner loops of the mesh (numba): gathering links and the link budget per link.
+"""Compiled inner loops of the mesh (numba): the per-tick pipeline of ``skyhive.comms.system`` in a few passes.
 
-Written as loops because both fuse several steps per link (gather, distance, range cap, flood duplicate
-check; path loss, SNR, BER, packet error) that in NumPy would each make a temporary array the size of all
-candidate links — the hot path of a flood through thousands of drones.  Same formulas as
-``skyhive.comms.channel`` (which the tests compare against).
+A send call is two passes — ``queue_and_gather`` (transmit queues, then every link to evaluate) and
+``evaluate_compact`` (faults, channel, drop counts, delivered links packed) — with the random draws made
+between them in NumPy (so the streams stay NumPy's); delivery is one pass (``deliver_select``: dead
+receivers, flood duplicate suppression, what goes to inboxes and what is relayed) and one for the latency
+histograms.  Written as loops because each fuses several steps per link that in NumPy would each make a
+temporary array the size of all candidate links — the hot path of a flood through thousands of drones.
+Same formulas as ``skyhive.comms.channel`` (which the tests compare against).
 """
 
 from __future__ import annotations
@@ -57,137 +60,6 @@ def gather_links(msgs: NDArray[np.int64], tx: NDArray[np.int64], row: NDArray[np
 
 # drop causes, in the order they are tested (index into system.DROP_CAUSES)
 RANGE, LOSS, QUEUE, DEAD, SILENT, PARTITION = 0, 1, 2, 3, 4, 5
-SKIPPED = -2  # a flood copy that cannot be the first to arrive: not evaluated
-
-
-@njit(cache=True)
-def evaluate_links(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDArray[np.float64],
-                   tx: NDArray[np.int64], fits: NDArray[np.bool_], qdelay: NDArray[np.float64],
-                   alive: NDArray[np.bool_], part_a: NDArray[np.bool_], part_b: NDArray[np.bool_],
-                   silent: NDArray[np.bool_], max_range: NDArray[np.float64],
-                   z: NDArray[np.float64], u: NDArray[np.float64], extra_loss: NDArray[np.float64],
-                   tx_dbm: NDArray[np.float64], gain: NDArray[np.float64], degr: NDArray[np.float64],
-                   fspl1: NDArray[np.float64], n_exp: NDArray[np.float64], sigma: NDArray[np.float64],
-                   sens: NDArray[np.float64], noise: NDArray[np.float64], bw_db: NDArray[np.float64],
-                   rate_db: NDArray[np.float64], rate: NDArray[np.float64], mod: NDArray[np.int8],
-                   size_bytes: float, processing_s: float, t: float, dt: float, first_due: int,
-                   row: NDArray[np.int64], best_t: NDArray[np.float64], best_via: NDArray[np.int64]
-                   ) -> tuple[NDArray[np.int8], NDArray[np.float64], NDArray[np.int64]]:
-    """Every link of one send call: the first cause that stops it (-1: delivered) and, when delivered, the
-    hop latency and the tick it is due.
-
-    Causes are tested in order: dead sender or receiver, full queue, partition, silent zone, range cap, then the
-    channel — below sensitivity (RANGE) or lost by packet error and Gilbert-Elliott ``extra_loss`` against
-    the uniform draw ``u`` (LOSS).  ``z``: standard normal shadowing draw per link (zeros without shadowing).
-    The channel uses an exact shortcut: every BER here is <= exp(-Eb/N0 / 2) / 2 (Chernoff bound on erfc), so
-    by the union bound P(ok) >= 1 - bits * that; a draw below the bound is delivered whatever the exact value.
-
-    Flood copies (``row[m] >= 0``): a receiver keeps only the earliest copy (ties: lowest relay id), so a copy
-    that arrives after one already delivered to the same receiver in this call cannot matter; it is marked
-    SKIPPED (-2) and not evaluated.  ``best_t``/``best_via`` are (floods, nodes) scratch (inf / -1 on entry and
-    on return).  The winner is the same as if every copy were evaluated: draws are per link, made up front.
-    """
-    k = e_msg.size
-    cause = np.full(k, -1, np.int8)
-    hop_s = np.zeros(k, np.float64)
-    due = np.zeros(k, np.int64)
-    bits = 8.0 * size_bytes
-    ln10_10 = math.log(10.0) / 10.0
-    for e in range(k):
-        m = e_msg[e]
-        s = tx[m]
-        r = e_rx[e]
-        rw = row[m]
-        d = e_d[e]
-        h = qdelay[m] + size_bytes / rate[s] + d / C_MPS + processing_s
-        if rw >= 0 and (h > best_t[rw, r] or (h == best_t[rw, r] and s > best_via[rw, r])):
-            cause[e] = SKIPPED
-            continue
-        if not alive[s] or not alive[r]:
-            cause[e] = DEAD
-            continue
-        if not fits[m]:
-            cause[e] = QUEUE
-            continue
-        cut = False
-        for p in range(part_a.shape[0]):
-            if (part_a[p, s] and part_b[p, r]) or (part_b[p, s] and part_a[p, r]):
-                cut = True
-                break
-        if cut:
-            cause[e] = PARTITION
-            continue
-        if silent[s] or silent[r]:
-            cause[e] = SILENT
-            continue
-        if d > min(max_range[s], max_range[r]):
-            cause[e] = RANGE
-            continue
-        pl = fspl1[s] + 10.0 * n_exp[s] * math.log10(max(d, 1.0))
-        pr = tx_dbm[s] + gain[s] + gain[r] - degr[s] - degr[r] - pl - sigma[s] * z[e]
-        if pr < sens[r]:
-            cause[e] = RANGE
-            continue
-        g = math.exp((pr - noise[r] + bw_db[r] - rate_db[s]) * ln10_10)  # Eb/N0, linear
-        keep = 1.0 - extra_loss[e]
-        if u[e] >= (1.0 - bits * 0.5 * math.exp(-0.5 * g)) * keep:
-            if mod[r] == 0:
-                ber = 0.5 * math.erfc(math.sqrt(g))
-            elif mod[r] == 1:
-                ber = 0.5 * math.exp(-g)
-            else:
-                ber = 0.5 * math.exp(-0.5 * g)
-            if u[e] >= math.exp(bits * math.log1p(-min(ber, 0.5))) * keep:
-                cause[e] = LOSS
-                continue
-        hop_s[e] = h
-        due[e] = max(first_due, math.ceil((t + h) / dt - 1e-9))
-        if rw >= 0:
-            best_t[rw, r] = h
-            best_via[rw, r] = s
-    for e in range(k):  # leave the scratch clean
-        rw = row[e_msg[e]]
-        if rw >= 0:
-            best_t[rw, e_rx[e]] = np.inf
-            best_via[rw, e_rx[e]] = -1
-    return cause, hop_s, due
-
-
-@njit(cache=True)
-def first_copies(fi: NDArray[np.int64], rows: NDArray[np.int64], rx: NDArray[np.int64], arr: NDArray[np.float64],
-                 via: NDArray[np.int64], seen: NDArray[np.bool_], best: NDArray[np.int64]
-                 ) -> tuple[NDArray[np.int64], int]:
-    """Duplicate suppression for flood copies ``fi`` due now: per (flood, receiver) keep the earliest arrival
-    (ties: lowest relay id) unless the receiver already holds the flood; mark the kept ones as seen.
-
-    ``best`` is scratch of ``seen``'s shape filled with -1 (left so on return).  Returns (kept, duplicates)."""
-    chosen = np.empty(fi.size, np.int64)
-    k = 0
-    dup = 0
-    for i in fi:
-        rw = rows[i]
-        r = rx[i]
-        if seen[rw, r]:
-            dup += 1
-            continue
-        b = best[rw, r]
-        if b < 0:
-            best[rw, r] = i
-            chosen[k] = i
-            k += 1
-        else:
-            dup += 1
-            if arr[i] < arr[b] or (arr[i] == arr[b] and via[i] < via[b]):
-                best[rw, r] = i
-    out = np.empty(k, np.int64)
-    for j in range(k):
-        i0 = chosen[j]
-        rw = rows[i0]
-        r = rx[i0]
-        out[j] = best[rw, r]
-        best[rw, r] = -1
-        seen[rw, r] = True
-    return out, dup
 
 
 @njit(cache=True)
@@ -311,12 +183,24 @@ def evaluate_compact(e_msg: NDArray[np.int64], e_rx: NDArray[np.int64], e_d: NDA
                      o_due: NDArray[np.int64], o_arr: NDArray[np.float64], o_rx: NDArray[np.int64],
                      o_h: NDArray[np.float64], o_msg: NDArray[np.int64]
                      ) -> tuple[NDArray[np.int64], int, int]:
-    """The second half of one send call: ``evaluate_links`` and, in the same pass, the drop counts by cause
-    and the delivered links packed in link order.  ``z`` / ``extra_loss`` may be empty (no shadowing / no
-    Gilbert-Elliott: zeros).
+    """The second half of one send call: for every link the first cause that stops it, counted, and the
+    delivered links packed with their hop latency and due tick.
 
-    The delivered links go, packed, into the caller's buffers (at least as long as the links): due tick,
-    arrival time, receiver, hop latency, message.  Returns (drops per cause, flood copies skipped, delivered).
+    Causes are tested in order: dead sender or receiver, full queue, partition, silent zone, range cap, then the
+    channel — below sensitivity (RANGE) or lost by packet error and Gilbert-Elliott ``extra_loss`` against
+    the uniform draw ``u`` (LOSS).  ``z``: standard normal shadowing draw per link.  ``z`` / ``extra_loss``
+    may be empty (no shadowing / no Gilbert-Elliott: zeros).  The channel uses an exact shortcut: every BER
+    here is <= exp(-Eb/N0 / 2) / 2 (Chernoff bound on erfc), so by the union bound P(ok) >= 1 - bits * that;
+    a draw below the bound is delivered whatever the exact value.
+
+    Flood copies (``row[m] >= 0``): a receiver keeps only the earliest copy (ties: lowest relay id), so a copy
+    that arrives after one already delivered to the same receiver in this call cannot matter; it is skipped
+    (counted, not evaluated).  ``best_t``/``best_via`` are (floods, nodes) scratch (inf / -1 on entry and on
+    return).  The winner is the same as if every copy were evaluated: draws are per link, made up front.
+
+    The delivered links go, packed in link order, into the caller's buffers (at least as long as the links):
+    due tick, arrival time, receiver, hop latency, message.  Returns (drops per cause, flood copies skipped,
+    delivered).
     """
     k = e_msg.size
     counts = np.zeros(6, np.int64)
