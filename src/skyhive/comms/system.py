@@ -604,15 +604,18 @@ class CommsSystem:
             st.drops["dead_node"] += dead
             st.link_ok -= dead
         st.duplicates += dups
-        mt = mi[take]
-        inbox = Inbox(rx[take], msgs["src"][mt], msgs["via"][mt], msgs["payload"][mt],
-                      msgs["hops"][mt].astype(np.int32), msgs["sent_t"][mt], msgs["lat0"][mt] + links["hop_s"][take])
+        # ndarray.take, not fancy indexing: the same values, several times faster for the (rows, k) payloads
+        mt = mi.take(take)
+        inbox = Inbox(rx.take(take), msgs["src"].take(mt), msgs["via"].take(mt), msgs["payload"].take(mt, axis=0),
+                      msgs["hops"].take(mt).astype(np.int32), msgs["sent_t"].take(mt),
+                      msgs["lat0"].take(mt) + links["hop_s"].take(take))
         self._to_inbox(k, inbox)
         if relay.size:
-            mr = mi[relay]
-            self._transmit(k, rx[relay], msgs["payload"][mr], msgs["src"][mr], msgs["sent_t"][mr], msgs["hops"][mr],
-                           msgs["lat0"][mr] + links["hop_s"][relay], msgs["row"][mr], msgs["dst"][mr],
-                           msgs["ttl"][mr])
+            mr = mi.take(relay)
+            self._transmit(k, rx.take(relay), msgs["payload"].take(mr, axis=0), msgs["src"].take(mr),
+                           msgs["sent_t"].take(mr), msgs["hops"].take(mr),
+                           msgs["lat0"].take(mr) + links["hop_s"].take(relay), msgs["row"].take(mr),
+                           msgs["dst"].take(mr), msgs["ttl"].take(mr))
 
     def _to_inbox(self, k: Kind, inbox: Inbox) -> None:
         self.inboxes[k.id] = inbox
@@ -643,7 +646,7 @@ class CommsSystem:
             self._next_state += 1.0 / tr.state_hz
             d = self.world.drones
             senders = np.flatnonzero(self.alive[: self.n_drones])
-            pl = np.concatenate([d.pos[senders], d.battery_wh[senders, None]], axis=1)
+            pl = np.concatenate([d.pos.take(senders, axis=0), d.battery_wh.take(senders)[:, None]], axis=1)
             self.broadcast(senders, self._state_kind, pl)
         if self._ping_kind is not None and self.n_gs and self.t + 1e-9 >= self._next_ping:
             self._next_ping += 1.0 / tr.ping_hz
