@@ -122,3 +122,15 @@ def test_compiled_histograms_match_numpy_binning() -> None:
     assert np.array_equal(a.latency_hist, b.latency_hist)
     assert np.array_equal(a.age_hist, b.age_hist)
     assert np.array_equal(a.hops_hist, b.hops_hist)
+
+
+def test_gilbert_elliott_sample_of_no_links_with_a_large_table() -> None:
+    # used to raise (max of an empty array) once the table held more than 4,096 links and a send had no
+    # Gilbert-Elliott links at all (e.g. a ground station without it flooding into a fleet with it)
+    from skyhive.comms.channel import GilbertElliottLinks
+
+    ge, rng = GilbertElliottLinks(), np.random.default_rng(0)
+    keys = np.arange(5000, dtype=np.int64)
+    ge.sample(keys, 0.0, np.full(keys.size, 2.0), np.full(keys.size, 1.0), rng)
+    got = ge.sample(np.zeros(0, np.int64), 0.1, np.zeros(0), np.zeros(0), rng)
+    assert got.shape == (0,) and ge.keys.size == 5000
