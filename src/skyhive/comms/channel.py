@@ -91,6 +91,8 @@ class GilbertElliottLinks:
     def sample(self, keys: I64, t: float, mean_good: F64, mean_bad: F64, rng: np.random.Generator
                ) -> NDArray[np.bool_]:
         """Advance and return the state (True = Bad) of each link in ``keys`` (may repeat) at time ``t``."""
+        if keys.size == 0:  # nothing to advance (and no rate to prune the table by)
+            return np.zeros(0, bool)
         uk, first, inv = np.unique(keys, return_index=True, return_inverse=True)
         mg, mb = mean_good[first], mean_bad[first]
         pi_bad = mb / (mg + mb)

@@ -20,7 +20,15 @@ from numpy.typing import DTypeLike, NDArray
 
 from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
 from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
-from skyhive.comms.kernels import csr, evaluate_links, first_copies, gather_links
+from skyhive.comms.kernels import (
+    add_histograms,
+    csr,
+    deliver_select,
+    evaluate_compact,
+    extra_links,
+    gather_links,
+    queue_and_gather,
+)
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -99,6 +107,15 @@ class KindStats:
         if hh.size > self.hops_hist.size:
             self.hops_hist = np.concatenate([self.hops_hist, np.zeros(hh.size - self.hops_hist.size, np.int64)])
         self.hops_hist[: hh.size] += hh
+
+    def add_delivered(self, lat: F64, sent_t: F64, t: float, hops: NDArray[np.int32]) -> None:
+        """``add_latency(lat, t - sent_t, hops)`` in one compiled pass (the per-tick path)."""
+        if not hops.size:
+            return
+        top = int(hops.max()) + 1
+        if top > self.hops_hist.size:
+            self.hops_hist = np.concatenate([self.hops_hist, np.zeros(top - self.hops_hist.size, np.int64)])
+        add_histograms(lat, sent_t, t, hops, self.latency_hist, self.age_hist, self.hops_hist, _E0, _SUB)
 
     @staticmethod
     def quantile(hist: I64, q: float) -> float | None:
@@ -241,6 +258,9 @@ class CommsSystem:
         self.any_shadowing = bool((self.sigma > 0).any())
         self.radius = float(self.max_range.max()) if self.n_nodes else 0.0
         self.busy_until = np.zeros(self.n_nodes)
+        self._cnt = np.zeros(self.n_nodes, np.int64)  # per-node scratch of queue_and_gather
+        self._nfit = np.zeros(self.n_nodes, np.int64)
+        self._bufs: dict[str, NDArray[Any]] = {}
         self.rng = sim.rng["comms"]
         self.kinds: dict[str, Kind] = {}
         self.stats: list[KindStats] = []
@@ -301,6 +321,15 @@ class CommsSystem:
                 xy = sim.frame.local(ll[:, 1], ll[:, 0])[:, :2]
                 self.faults.append((f.at_s, end, "silent", (shapely.Polygon(xy), f.floor_m, f.ceiling_m)))
 
+    def _buf(self, name: str, size: int, dtype: DTypeLike) -> NDArray[Any]:
+        """A scratch buffer of at least ``size`` reused across calls (grown by doubling): the per-link arrays
+        of a send would otherwise be fresh memory every tick."""
+        b = self._bufs.get(name)
+        if b is None or b.size < size:
+            b = np.empty(max(size, 2 * (0 if b is None else b.size), 1024), dtype)
+            self._bufs[name] = b
+        return b
+
     def _update_faults(self) -> None:
         """Per-tick fault masks (cached for the tick)."""
         if self._fault_tick == self.tick:
@@ -358,19 +387,8 @@ class CommsSystem:
         """Links that touch a ground station or manned vehicle (a handful of nodes), rebuilt every tick."""
         if self._xcsr_tick != self.tick:
             self._xcsr_tick = self.tick
-            nd = self.n_drones
-            src: list[I64] = [np.zeros(0, np.int64)]
-            dst: list[I64] = [np.zeros(0, np.int64)]
-            if self.n_nodes > nd:
-                extra = self.positions()[nd:]
-                if nd:
-                    p, q, _ = self.index.near_points(extra, self.radius)
-                    src += [p + nd, q]
-                    dst += [q, p + nd]
-                a, b = np.triu_indices(self.n_nodes - nd, 1)
-                src += [a + nd, b + nd]
-                dst += [b + nd, a + nd]
-            self._xcsr = self._csr(np.concatenate(src), np.concatenate(dst))
+            # brute force over drones for each of the handful of other nodes: cheaper than tree queries
+            self._xcsr = extra_links(self.positions(), self.n_drones, self.radius)
         return self._xcsr
 
     def _neighbours(self, msgs: I64, tx: I64, row: I64 | None = None) -> tuple[I64, I64, F64]:
@@ -514,66 +532,61 @@ class CommsSystem:
         n = self.n_nodes
         size = k.size_bytes + self.settings.header_bytes
         st.transmissions += m
-        # transmit queue: a backlog in bytes drained at the data rate, same start time for the whole tick
-        order = np.argsort(tx, kind="stable")
-        txs = tx[order]
-        first = np.r_[True, txs[1:] != txs[:-1]]
-        grp_start = np.flatnonzero(first)
-        rank = np.arange(m) - np.repeat(grp_start, np.diff(np.r_[grp_start, m]))
-        backlog = np.maximum(self.busy_until[txs] - self.t, 0.0) * self.rate[txs]
-        fits_s = backlog + (rank + 1) * size <= self.settings.queue_bytes
-        qdelay_s = (backlog + rank * size) / self.rate[txs]
-        fits, qdelay = np.empty(m, bool), np.empty(m)
-        fits[order], qdelay[order] = fits_s, qdelay_s
-        n_fit = np.bincount(txs[fits_s], minlength=n)
-        used = np.flatnonzero(n_fit)
-        self.busy_until[used] = self.t + (np.maximum(self.busy_until[used] - self.t, 0.0) * self.rate[used]
-                                          + n_fit[used] * size) / self.rate[used]
-        st.queue_dropped_msgs += int(m - fits.sum())
-        st.bytes += int(fits.sum()) * size
-        # links: every neighbour in range for broadcasts and floods, the one destination for direct unicasts
-        direct = (dst >= 0) & (row < 0)
-        e_msg, e_rx, e_d = self._neighbours(np.flatnonzero(~direct), tx, row)
-        um = np.flatnonzero(direct)
-        if um.size:
-            pos = self.positions()
-            ud = np.linalg.norm(pos[tx[um]] - pos[dst[um]], axis=1)
-            e_msg = np.concatenate([e_msg, um])
-            e_rx = np.concatenate([e_rx, dst[um]])
-            e_d = np.concatenate([e_d, ud])
-        if e_msg.size == 0:
+        pos = self.positions()
+        # direct unicasts: their distance as before (NumPy's norm), the rest is gathered in the kernel
+        um = np.flatnonzero((dst >= 0) & (row < 0))
+        ud = np.linalg.norm(pos[tx[um]] - pos[dst[um]], axis=1) if um.size else np.zeros(0)
+        da, db = self._drone_links(), self._extra_links()
+        # transmit queue (a byte backlog drained at the data rate) and links, in one compiled pass
+        while True:
+            fits, qdelay, n_fit, n_links, n_nb = queue_and_gather(
+                tx, row, dst, self.busy_until, self.rate, self._cnt, self._nfit, self.t, size,
+                self.settings.queue_bytes, da[0], da[1], db[0], db[1], pos, self.max_range, self.seen, ud,
+                self._buf("e_msg", 0, np.int64), self._buf("e_rx", 0, np.int64), self._buf("e_d", 0, np.float64))
+            if n_links >= 0:
+                break
+            for name, dtype in (("e_msg", np.int64), ("e_rx", np.int64), ("e_d", np.float64)):
+                self._buf(name, -n_links, dtype)
+        st.queue_dropped_msgs += m - n_fit
+        st.bytes += n_fit * size
+        if n_links == 0:
             return
-        e_tx = tx[e_msg]
-        if not (row >= 0).any():
-            st.intended += int(np.count_nonzero(~direct[e_msg]))
-        st.link_attempts += e_msg.size
-        z = self.rng.standard_normal(e_msg.size) if self.any_shadowing else np.zeros(e_msg.size)
-        extra = np.zeros(e_msg.size)
+        e_msg, e_rx, e_d = (self._buf(x, n_links, t)[:n_links] for x, t in
+                            (("e_msg", np.int64), ("e_rx", np.int64), ("e_d", np.float64)))
+        flood = bool(row[0] >= 0)  # a call sends floods only or none
+        if not flood:
+            st.intended += n_nb
+        st.link_attempts += n_links
+        # the draws fill reused buffers (same numbers as fresh arrays of this size)
+        z = self.rng.standard_normal(out=self._buf("z", n_links, np.float64)[:n_links]) if self.any_shadowing \
+            else np.zeros(0)
+        extra = np.zeros(0)
         if self.any_ge:
+            e_tx = tx[e_msg]
+            extra = np.zeros(n_links)
             gi = np.flatnonzero(self.has_ge[e_tx])
             lt, lr = e_tx[gi], e_rx[gi]
             bad = self.ge_links.sample(lt * n + lr, self.t, self.ge_good[lt], self.ge_bad[lt], self.rng)
             extra[gi] = np.where(bad, self.ge_loss_bad[lt], self.ge_loss_good[lt])
-        u = self.rng.random(e_msg.size)
+        u = self.rng.random(out=self._buf("u", n_links, np.float64)[:n_links])
         first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
-        cause, hop_s, due = evaluate_links(
+        o = [self._buf(x, n_links, t) for x, t in (("o_due", np.int64), ("o_arr", np.float64), ("o_rx", np.int64),
+                                                    ("o_h", np.float64), ("o_msg", np.int64))]
+        counts, skipped, n_ok = evaluate_compact(
             e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, self.max_range,
             z, u, extra, self.tx_dbm, self.gain, self.degr, self.fspl1, self.n_exp, self.sigma, self.sens,
             self.noise, self.bw_db, self.rate_db, self.rate, self.mod, float(size),
-            self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best)
-        if (row >= 0).any():  # flood copies that could not arrive first: duplicates, not attempts
-            skipped = int(np.count_nonzero(cause == -2))
+            self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best, *o)
+        due, arr, rx, hop_s, msg = (b[:n_ok].copy() for b in o)
+        if skipped:  # flood copies that could not arrive first: duplicates, not attempts
             st.link_attempts -= skipped
             st.duplicates += skipped
-        counts = np.bincount(cause[cause >= 0], minlength=len(DROP_CAUSES))
-        for c, v in zip(DROP_CAUSES, counts, strict=True):
-            st.drops[c] += int(v)
-        ok = np.flatnonzero(cause == -1)
-        st.link_ok += ok.size
+        for c, v in zip(DROP_CAUSES, counts.tolist(), strict=True):
+            st.drops[c] += v
+        st.link_ok += n_ok
         # one pending chunk: per link what differs (receiver, timing), per message the rest
-        h = hop_s[ok]
         self.pending[k.id].add(
-            {"due": due[ok], "arr": self.t + h, "rx": e_rx[ok], "hop_s": h, "msg": e_msg[ok]},
+            {"due": due, "arr": arr, "rx": rx, "hop_s": hop_s, "msg": msg},
             {"src": origin, "via": tx, "hops": hops + 1, "sent_t": origin_t, "lat0": lat0, "row": row,
              "dst": dst, "ttl": ttl, "payload": payload})
 
@@ -585,41 +598,30 @@ class CommsSystem:
             return
         links, msgs = got
         rx, mi = links["rx"], links["msg"]
-        dead = ~self.alive[rx]
-        if dead.any():
-            st.drops["dead_node"] += int(dead.sum())
-            st.link_ok -= int(dead.sum())
-            links = {key: v[~dead] for key, v in links.items()}
-            rx, mi = links["rx"], links["msg"]
-        row = msgs["row"][mi]
-        flood = row >= 0
-        if not flood.any():
-            take = np.arange(rx.size)
-            relay = np.zeros(0, np.int64)
-        else:
-            is_copy = ~flood
-            fi, dups = first_copies(np.flatnonzero(flood), row, rx, links["arr"], msgs["via"][mi], self.seen,
-                                    self.best)
-            st.duplicates += dups
-            d = msgs["dst"][mi[fi]]
-            is_copy[fi[(d < 0) | (d == rx[fi])]] = True
-            take = np.flatnonzero(is_copy)
-            relay = fi[(msgs["hops"][mi[fi]] < msgs["ttl"][mi[fi]]) & (d != rx[fi])]
-        mt = mi[take]
-        inbox = Inbox(rx[take], msgs["src"][mt], msgs["via"][mt], msgs["payload"][mt],
-                      msgs["hops"][mt].astype(np.int32), msgs["sent_t"][mt], msgs["lat0"][mt] + links["hop_s"][take])
+        take, relay, dead, dups = deliver_select(rx, mi, links["arr"], self.alive, msgs["row"], msgs["dst"],
+                                                 msgs["hops"], msgs["ttl"], msgs["via"], self.seen, self.best)
+        if dead:
+            st.drops["dead_node"] += dead
+            st.link_ok -= dead
+        st.duplicates += dups
+        # ndarray.take, not fancy indexing: the same values, several times faster for the (rows, k) payloads
+        mt = mi.take(take)
+        inbox = Inbox(rx.take(take), msgs["src"].take(mt), msgs["via"].take(mt), msgs["payload"].take(mt, axis=0),
+                      msgs["hops"].take(mt).astype(np.int32), msgs["sent_t"].take(mt),
+                      msgs["lat0"].take(mt) + links["hop_s"].take(take))
         self._to_inbox(k, inbox)
         if relay.size:
-            mr = mi[relay]
-            self._transmit(k, rx[relay], msgs["payload"][mr], msgs["src"][mr], msgs["sent_t"][mr], msgs["hops"][mr],
-                           msgs["lat0"][mr] + links["hop_s"][relay], msgs["row"][mr], msgs["dst"][mr],
-                           msgs["ttl"][mr])
+            mr = mi.take(relay)
+            self._transmit(k, rx.take(relay), msgs["payload"].take(mr, axis=0), msgs["src"].take(mr),
+                           msgs["sent_t"].take(mr), msgs["hops"].take(mr),
+                           msgs["lat0"].take(mr) + links["hop_s"].take(relay), msgs["row"].take(mr),
+                           msgs["dst"].take(mr), msgs["ttl"].take(mr))
 
     def _to_inbox(self, k: Kind, inbox: Inbox) -> None:
         self.inboxes[k.id] = inbox
         st = self.stats[k.id]
         st.delivered += len(inbox)
-        st.add_latency(inbox.latency_s, self.t - inbox.sent_t, inbox.hops)
+        st.add_delivered(inbox.latency_s, inbox.sent_t, self.t, inbox.hops)
 
     def _retire_floods(self) -> None:
         used = np.zeros(self.seen.shape[0], bool)
@@ -644,7 +646,7 @@ class CommsSystem:
             self._next_state += 1.0 / tr.state_hz
             d = self.world.drones
             senders = np.flatnonzero(self.alive[: self.n_drones])
-            pl = np.concatenate([d.pos[senders], d.battery_wh[senders, None]], axis=1)
+            pl = np.concatenate([d.pos.take(senders, axis=0), d.battery_wh.take(senders)[:, None]], axis=1)
             self.broadcast(senders, self._state_kind, pl)
         if self._ping_kind is not None and self.n_gs and self.t + 1e-9 >= self._next_ping:
             self._next_ping += 1.0 / tr.ping_hz
