@@ -367,6 +367,9 @@ def test_example_mesh_relay_reaches_far_edge() -> None:
         reached |= set(ib.receivers.tolist())
     assert far_dist > 5_000.0 and far_dist > 3 * comms.max_range[comms.n_drones]
     assert far in reached
+    # and it keeps reaching the swarm for the whole run (the route must not carry the swarm out of range)
+    sim.run()
+    assert sim.metrics["comms_ping"]["delivery_ratio"] > 0.95
 
 
 def test_free_space_numbers() -> None:
