@@ -1,0 +1,106 @@
+"""Start ``skyhive serve`` as a subprocess on free UDP ports, and stop it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = """schema_version: 1
+name: mavlink-test
+origin: {{lat: 47.3769, lon: 8.5417, alt: 408}}
+duration: 3600
+dt: 0.1
+seed: 3
+fleets:
+  - name: pad
+    count: {count}
+    launch:
+      sites: [{{lat: 47.3769, lon: 8.5417}}]
+      layout: line
+      spacing_m: 15
+"""
+
+
+def free_ports(n: int) -> int:
+    """A base port with ``n`` consecutive free UDP ports on loopback."""
+    for _ in range(200):
+        base = 20000 + (os.getpid() * 7919 + int(time.time() * 1000)) % 40000
+        socks = []
+        try:
+            for k in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", base + k))
+            return base
+        except OSError:
+            time.sleep(0.01)
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP ports")
+
+
+class Served:
+    """A running ``skyhive serve``; ``stop()`` returns its summary counters."""
+
+    def __init__(self, tmp: Path, count: int = 2, args: tuple[str, ...] = (), ports: int | None = None) -> None:
+        self.scenario = tmp / "scenario.yaml"
+        self.scenario.write_text(SCENARIO.format(count=count))
+        self.summary = tmp / "summary.json"
+        self.base = free_ports(ports or count)
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        self.log = (tmp / "serve.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "skyhive", "serve", str(self.scenario), "--base-port", str(self.base),
+             "--summary", str(self.summary), *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.tmp = tmp
+        deadline = time.time() + 60
+        while time.time() < deadline:  # the banner is printed once the ports are bound
+            if "serving" in (tmp / "serve.log").read_text():
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("skyhive serve exited: " + (tmp / "serve.log").read_text())
+            time.sleep(0.1)
+        raise RuntimeError("skyhive serve did not start")
+
+    def stop(self) -> dict[str, Any]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        assert self.proc.returncode == 0, (self.tmp / "serve.log").read_text()
+        return dict(json.loads(self.summary.read_text()))
+
+    def output(self) -> str:
+        return (self.tmp / "serve.log").read_text()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    started: list[Served] = []
+
+    def start(count: int = 2, *args: str, ports: int | None = None) -> Served:
+        s = Served(tmp_path, count, args, ports)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()

@@ -1,0 +1,142 @@
+"""Interop: MAVSDK-Python flies a skyhive drone through a mission (both the 4.x native and the gRPC package)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+from typing import Any
+
+import pytest
+
+WAYPOINTS = [(47.3775, 8.5420, 15.0), (47.3775, 8.5428, 15.0), (47.3770, 8.5428, 12.0)]
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _fly(system: Any, Action: Any, Mission: Any, Telemetry: Any, item: Any, plan: Any) -> dict[str, Any]:
+    """The newcomer's flight: health, arm, take off, mission up, fly to the end, mission down, land."""
+    tel, act, mis = Telemetry, Action, Mission
+    out: dict[str, Any] = {}
+    async for health in tel.subscribe_health():
+        if health.is_global_position_ok and health.is_home_position_ok:
+            break
+    async for pos in tel.subscribe_position():
+        out["start"] = (pos.latitude_deg, pos.longitude_deg, pos.relative_altitude_m)
+        break
+    items = [item(lat, lon, alt, 8.0) for lat, lon, alt in WAYPOINTS]
+    await mis.upload_mission(plan(items))
+    await act.arm()
+    async for armed in tel.subscribe_armed():
+        if armed:
+            break
+    await act.set_takeoff_altitude(8.0)
+    await act.takeoff()
+    async for pos in tel.subscribe_position():
+        if pos.relative_altitude_m > 6.0:
+            break
+    out["in_air"] = await _first(tel.subscribe_in_air())
+    await mis.start_mission()
+    async for progress in mis.subscribe_mission_progress():
+        if progress.current == progress.total and await mis.is_mission_finished():
+            break
+    out["finished"] = await mis.is_mission_finished()
+    async for pos in tel.subscribe_position():
+        out["end"] = (pos.latitude_deg, pos.longitude_deg, pos.relative_altitude_m)
+        break
+    out["download"] = (await mis.download_mission()).mission_items
+    await act.land()
+    async for in_air in tel.subscribe_in_air():
+        if not in_air:
+            break
+    async for armed in tel.subscribe_armed():
+        if not armed:
+            break
+    async for pos in tel.subscribe_position():
+        out["landed"] = pos.relative_altitude_m
+        break
+    return out
+
+
+async def _first(gen: Any) -> Any:
+    async for value in gen:
+        return value
+    return None
+
+
+def _check(out: dict[str, Any]) -> None:
+    assert abs(out["start"][2]) < 0.5
+    assert out["in_air"] is True
+    assert out["finished"] is True
+    lat, lon, alt = WAYPOINTS[-1]
+    north = (out["end"][0] - lat) * 111_000
+    east = (out["end"][1] - lon) * 111_000 * math.cos(math.radians(lat))
+    assert math.hypot(north, east) < 12.0  # NAV_ACC_RAD is 10 m
+    assert abs(out["end"][2] - alt) < 1.5
+    got = [(i.latitude_deg, i.longitude_deg, i.relative_altitude_m) for i in out["download"]]
+    assert len(got) == len(WAYPOINTS)
+    for (a, b, c), (x, y, z) in zip(got, WAYPOINTS, strict=True):
+        assert abs(a - x) < 1e-6 and abs(b - y) < 1e-6 and abs(c - z) < 1e-3
+    assert out["landed"] < 0.3
+
+
+def test_mavsdk_native_flies_a_mission(serve: Any) -> None:
+    pytest.importorskip("mavsdk.asyncio", reason="MAVSDK-Python 4.x (pip install mavsdk) is not installed")
+    from mavsdk.asyncio import ComponentType, Configuration, Mavsdk
+    from mavsdk.asyncio.plugins.action import ActionAsync
+    from mavsdk.asyncio.plugins.mission import MissionAsync, MissionItem, MissionPlan
+    from mavsdk.asyncio.plugins.telemetry import TelemetryAsync
+
+    server = serve(2, "--speed", "4")
+
+    def item(lat: float, lon: float, alt: float, speed: float) -> Any:
+        return MissionItem(latitude_deg=lat, longitude_deg=lon, relative_altitude_m=alt, speed_m_s=speed,
+                           is_fly_through=True)
+
+    async def main() -> dict[str, Any]:
+        config = Configuration.create_with_component_type(ComponentType.GROUND_STATION)
+        async with Mavsdk(config) as mavsdk:
+            await mavsdk.add_any_connection(f"udpout://127.0.0.1:{server.base}")
+            system = await mavsdk.first_autopilot(timeout_s=20.0)
+            assert system is not None, "MAVSDK found no autopilot"
+            return await _fly(system, ActionAsync(system), MissionAsync(system), TelemetryAsync(system), item,
+                              MissionPlan)
+
+    out = asyncio.run(asyncio.wait_for(main(), 120))
+    summary = server.stop()
+    _check(out)
+    assert summary["mavlink_mission_uploads"] >= 1
+    assert summary["mavlink_handler_errors"] == 0
+
+
+def test_mavsdk_grpc_flies_a_mission(serve: Any) -> None:
+    pytest.importorskip("mavsdk_grpc", reason="classic MAVSDK-Python (pip install mavsdk-grpc) is not installed")
+    from mavsdk_grpc import System
+    from mavsdk_grpc.mission import MissionItem, MissionPlan
+
+    server = serve(2, "--speed", "4")
+
+    def item(lat: float, lon: float, alt: float, speed: float) -> Any:
+        nan = float("nan")
+        return MissionItem(lat, lon, alt, speed, True, nan, nan, MissionItem.CameraAction.NONE, nan, nan, nan, nan,
+                           nan, MissionItem.VehicleAction.NONE)
+
+    async def main() -> dict[str, Any]:
+        drone = System(port=_free_tcp_port())
+        await drone.connect(system_address=f"udpout://127.0.0.1:{server.base}")
+        async for state in drone.core.connection_state():
+            if state.is_connected:
+                break
+        try:
+            return await _fly(drone, drone.action, drone.mission, drone.telemetry, item, MissionPlan)
+        finally:
+            drone._stop_mavsdk_server()
+
+    out = asyncio.run(asyncio.wait_for(main(), 120))
+    summary = server.stop()
+    _check(out)
+    assert summary["mavlink_handler_errors"] == 0
