@@ -22,41 +22,45 @@ async def _fly(system: Any, Action: Any, Mission: Any, Telemetry: Any, item: Any
     """The newcomer's flight: health, arm, take off, mission up, fly to the end, mission down, land."""
     tel, act, mis = Telemetry, Action, Mission
     out: dict[str, Any] = {}
-    async for health in tel.subscribe_health():
+
+    def sub(obj: Any, name: str) -> Any:  # 4.x: subscribe_position(); gRPC: position() is the stream
+        return getattr(obj, "subscribe_" + name, None) or getattr(obj, name)
+
+    async for health in sub(tel, "health")():
         if health.is_global_position_ok and health.is_home_position_ok:
             break
-    async for pos in tel.subscribe_position():
+    async for pos in sub(tel, "position")():
         out["start"] = (pos.latitude_deg, pos.longitude_deg, pos.relative_altitude_m)
         break
     items = [item(lat, lon, alt, 8.0) for lat, lon, alt in WAYPOINTS]
     await mis.upload_mission(plan(items))
     await act.arm()
-    async for armed in tel.subscribe_armed():
+    async for armed in sub(tel, "armed")():
         if armed:
             break
     await act.set_takeoff_altitude(8.0)
     await act.takeoff()
-    async for pos in tel.subscribe_position():
+    async for pos in sub(tel, "position")():
         if pos.relative_altitude_m > 6.0:
             break
-    out["in_air"] = await _first(tel.subscribe_in_air())
+    out["in_air"] = await _first(sub(tel, "in_air")())
     await mis.start_mission()
-    async for progress in mis.subscribe_mission_progress():
+    async for progress in sub(mis, "mission_progress")():
         if progress.current == progress.total and await mis.is_mission_finished():
             break
     out["finished"] = await mis.is_mission_finished()
-    async for pos in tel.subscribe_position():
+    async for pos in sub(tel, "position")():
         out["end"] = (pos.latitude_deg, pos.longitude_deg, pos.relative_altitude_m)
         break
     out["download"] = (await mis.download_mission()).mission_items
     await act.land()
-    async for in_air in tel.subscribe_in_air():
+    async for in_air in sub(tel, "in_air")():
         if not in_air:
             break
-    async for armed in tel.subscribe_armed():
+    async for armed in sub(tel, "armed")():
         if not armed:
             break
-    async for pos in tel.subscribe_position():
+    async for pos in sub(tel, "position")():
         out["landed"] = pos.relative_altitude_m
         break
     return out
