@@ -29,6 +29,11 @@ fleets:
       sites: [{{lat: 47.3769, lon: 8.5417}}]
       layout: line
       spacing_m: 15
+{route}"""
+ROUTE = """    route:
+      waypoints:
+        - {lat: 47.3769, lon: 8.5417, alt_m: 20}
+        - {lat: 47.3800, lon: 8.5417, alt_m: 20}
 """
 
 
@@ -54,9 +59,10 @@ def free_ports(n: int) -> int:
 class Served:
     """A running ``skyhive serve``; ``stop()`` returns its summary counters."""
 
-    def __init__(self, tmp: Path, count: int = 2, args: tuple[str, ...] = (), ports: int | None = None) -> None:
+    def __init__(self, tmp: Path, count: int = 2, args: tuple[str, ...] = (), ports: int | None = None,
+                 route: bool = False) -> None:
         self.scenario = tmp / "scenario.yaml"
-        self.scenario.write_text(SCENARIO.format(count=count))
+        self.scenario.write_text(SCENARIO.format(count=count, route=ROUTE if route else ""))
         self.summary = tmp / "summary.json"
         self.base = free_ports(ports or count)
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -94,8 +100,8 @@ class Served:
 def serve(tmp_path: Path) -> Iterator[Any]:
     started: list[Served] = []
 
-    def start(count: int = 2, *args: str, ports: int | None = None) -> Served:
-        s = Served(tmp_path, count, args, ports)
+    def start(count: int = 2, *args: str, ports: int | None = None, route: bool = False) -> Served:
+        s = Served(tmp_path, count, args, ports, route)
         started.append(s)
         return s
 
@@ -104,3 +110,59 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         if s.proc.poll() is None:
             s.proc.kill()
             s.proc.wait()
+
+
+class Gcs:
+    """A minimal pymavlink ground station on one vehicle port."""
+
+    def __init__(self, port: int, sysid: int = 1, **kwargs: Any) -> None:
+        from pymavlink import mavutil
+
+        self.conn = mavutil.mavlink_connection(f"udpout:127.0.0.1:{port}", source_system=255, source_component=190,
+                                               **kwargs)
+        self.target = sysid
+        self.beat()
+        assert self.conn.wait_heartbeat(timeout=20) is not None, "no HEARTBEAT from the vehicle"
+
+    def beat(self) -> None:
+        self.conn.mav.heartbeat_send(6, 8, 0, 0, 0)
+
+    def recv(self, kind: str, timeout: float = 5.0, cond: Any = None) -> Any:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = self.conn.recv_match(type=kind, blocking=True, timeout=0.5)
+            if m is not None and m.get_srcSystem() == self.target and (cond is None or cond(m)):
+                return m
+            self.beat()
+        return None
+
+    def drain(self) -> None:
+        """Drop what queued up while the test slept, so the next read is current."""
+        while self.conn.recv_match(blocking=False) is not None:
+            pass
+
+    def command(self, cmd: int, *params: float, timeout: float = 5.0) -> int | None:
+        p = [*params, *[0.0] * (7 - len(params))]
+        self.conn.mav.command_long_send(self.target, 1, cmd, 0, *p)
+        ack = self.recv("COMMAND_ACK", timeout, lambda m: m.command == cmd)
+        return None if ack is None else int(ack.result)
+
+    def mode(self, main: int, sub: int = 0) -> int | None:
+        return self.command(176, 1, main, sub)  # MAV_CMD_DO_SET_MODE, custom mode enabled
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def gcs() -> Iterator[Any]:
+    opened: list[Gcs] = []
+
+    def connect(port: int, sysid: int = 1, **kwargs: Any) -> Gcs:
+        g = Gcs(port, sysid, **kwargs)
+        opened.append(g)
+        return g
+
+    yield connect
+    for g in opened:
+        g.close()
