@@ -159,7 +159,7 @@ def test_geofence_upload_becomes_a_skyhive_fence(serve: Any, gcs: Any) -> None:
     assert 5.0 < north < 25.0, north  # moved towards the fence, stopped short of it
     summary = server.stop()
     assert summary["mavlink_fences_uploaded"] == 1
-    assert summary["geofence_breaches"] == 0 if "geofence_breaches" in summary else True
+    assert summary["geofence_breach_events"] == 0
 
 
 def test_several_vehicles_per_port(serve: Any, gcs: Any) -> None:
