@@ -152,6 +152,7 @@ class MavlinkServer:
         self.power_w = np.zeros(n)
         self.frame_no = 0
         self.uploading: set[Vehicle] = set()
+        self.error_samples: list[str] = []  # the first handler errors, for the log
         self.t_start = clock()
         self.counts = {"telemetry_datagrams": 0, "telemetry_messages": 0, "replies": 0, "unrouted": 0,
                        "handler_errors": 0, "fences_uploaded": 0}
@@ -225,8 +226,10 @@ class MavlinkServer:
         for v in targets:
             try:
                 v.handle(m, now)
-            except Exception:  # a message that breaks a handler is dropped and counted, never fatal
+            except Exception as exc:  # a message that breaks a handler is dropped and counted, never fatal
                 self.counts["handler_errors"] += 1
+                if len(self.error_samples) < 20:
+                    self.error_samples.append(f"{m.get_type()}: {type(exc).__name__}: {exc}")
                 v.counters["protocol_drops"] += 1
             if v.upload is not None:
                 self.uploading.add(v)

@@ -65,6 +65,11 @@ UPLOAD_GIVE_UP_S = 5.0
 ACCEPTED, TEMP_REJECTED, DENIED, UNSUPPORTED, FAILED = 0, 1, 2, 3, 4
 
 
+def as_int(x: float, default: int = -1) -> int:
+    """An integer command parameter sent as a float; ``default`` for NaN, infinities and absurd sizes."""
+    return int(x) if math.isfinite(x) and abs(x) < 2**31 else default
+
+
 @dataclass
 class Upload:
     mission_type: int
@@ -417,9 +422,9 @@ class Vehicle:
         if cmd == mav.MAV_CMD_NAV_RETURN_TO_LAUNCH:
             return self.set_mode(*RTL)
         if cmd == mav.MAV_CMD_DO_SET_MODE:
-            if not int(p[0]) & mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
+            if not as_int(p[0], 0) & mav.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
                 return UNSUPPORTED
-            return self.set_mode(int(p[1]), int(p[2]))
+            return self.set_mode(as_int(p[1]), as_int(p[2]))
         if cmd == mav.MAV_CMD_DO_REPOSITION:
             if not self.armed or self.on_ground:
                 return DENIED
@@ -440,7 +445,7 @@ class Vehicle:
         if cmd == mav.MAV_CMD_MISSION_START:
             if not self.missions[0] or not self.armed:
                 return DENIED
-            first = int(p[0]) if math.isfinite(p[0]) else 0
+            first = as_int(p[0], 0)
             if not 0 <= first < len(self.missions[0]):
                 return DENIED
             self.current = first
@@ -449,13 +454,15 @@ class Vehicle:
             self._mission_go(first)
             return ACCEPTED
         if cmd == mav.MAV_CMD_DO_SET_MISSION_CURRENT:
-            return ACCEPTED if self._set_current(int(p[0])) else DENIED
+            return ACCEPTED if self._set_current(as_int(p[0])) else DENIED
         if cmd == mav.MAV_CMD_REQUEST_MESSAGE:
-            return ACCEPTED if self.send_message(int(p[0])) else UNSUPPORTED
+            return ACCEPTED if self.send_message(as_int(p[0])) else UNSUPPORTED
         if cmd == mav.MAV_CMD_SET_MESSAGE_INTERVAL:
-            msg_id, interval = int(p[0]), p[1]
+            msg_id, interval = as_int(p[0]), p[1]
             if msg_id not in STREAMS:
                 return UNSUPPORTED
+            if not math.isfinite(interval):
+                return DENIED
             if interval == 0:
                 self.intervals.pop(msg_id, None)
             else:
@@ -554,8 +561,14 @@ class Vehicle:
     def _on_mission_item(self, m: Any, now: float) -> None:
         # a float item (MAVLink 1 era): stored as the equivalent MISSION_ITEM_INT
         is_global = m.frame in FRAMES_AMSL | FRAMES_REL
-        x = round(m.x * 1e7) if is_global else round(m.x)
-        y = round(m.y * 1e7) if is_global else round(m.y)
+        scale = 1e7 if is_global else 1.0
+        x = as_int(m.x * scale, 2**31) if math.isfinite(m.x) else 2**31
+        y = as_int(m.y * scale, 2**31) if math.isfinite(m.y) else 2**31
+        if x == 2**31 or y == 2**31:
+            self.upload = None
+            self.send(self.mav.mission_ack_encode(m.get_srcSystem(), m.get_srcComponent(),
+                                                  mav.MAV_MISSION_INVALID_PARAM5_X, getattr(m, "mission_type", 0)))
+            return
         item = self.mav.mission_item_int_encode(m.target_system, m.target_component, m.seq, m.frame, m.command,
                                                 m.current, m.autocontinue, m.param1, m.param2, m.param3, m.param4,
                                                 x, y, m.z, getattr(m, "mission_type", 0))
@@ -596,11 +609,18 @@ class Vehicle:
             return mav.MAV_MISSION_ACCEPTED
         if m.frame not in FRAMES_OK:
             return mav.MAV_MISSION_UNSUPPORTED_FRAME
+        if m.frame != mav.MAV_FRAME_MISSION and m.command in FLOWN:
+            if abs(m.x) > 90e7:
+                return mav.MAV_MISSION_INVALID_PARAM5_X
+            if abs(m.y) > 180e7:
+                return mav.MAV_MISSION_INVALID_PARAM6_Y
+            if not math.isfinite(m.z) and m.command != NAV_RTL:
+                return mav.MAV_MISSION_INVALID_PARAM7
         if m.command < 100 and m.command not in FLOWN:
             return mav.MAV_MISSION_UNSUPPORTED  # a navigation command the simulated navigator cannot fly
         if m.command == DO_JUMP:
             return mav.MAV_MISSION_UNSUPPORTED
-        if m.command in FLOWN and m.frame == mav.MAV_FRAME_MISSION and m.command not in (NAV_RTL,):
+        if m.command in FLOWN and m.frame == mav.MAV_FRAME_MISSION and m.command != NAV_RTL:
             return mav.MAV_MISSION_UNSUPPORTED_FRAME
         return mav.MAV_MISSION_ACCEPTED
 
