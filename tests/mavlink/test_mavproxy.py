@@ -81,7 +81,7 @@ WPL = """QGC WPL 110
 def test_mavproxy_modes_params_missions(serve: Any, mavproxy: Any, tmp_path: Path) -> None:
     server = serve(1, "--speed", "4")
     mp = mavproxy(server.base)
-    mp.expect(f"Received {len(PARAMS)} parameters", 40, since_mark=False)  # fetched on connect (FTP NAKed, param protocol)
+    mp.expect(f"Received {len(PARAMS)} parameters", 40, since_mark=False)  # fetched on connect
     mp.send("param show MPC_XY_CRUISE")
     assert "MPC_XY_CRUISE    5.0" in mp.expect("MPC_XY_CRUISE")
     mp.send("param set MPC_XY_CRUISE 6.5")

@@ -140,7 +140,7 @@ class MavlinkServer:
                 s.secret_key, s.sign_outgoing, s.link_id = link.key, True, 0
                 s.timestamp = link.parser.signing.timestamp
             link.vehicles[sysid] = v
-            v.link = link  # type: ignore[attr-defined]
+            v.link = link
             self.vehicles.append(v)
             self.by_index[int(i)] = v
         self.prev_status = sim.world.drones.status[self.exposed].copy()
@@ -159,7 +159,7 @@ class MavlinkServer:
 
     # -- sending -------------------------------------------------------------------------------------------------
     def _send(self, v: Vehicle, msg: Any) -> None:
-        link: Link = v.link  # type: ignore[attr-defined]
+        link: Link = v.link
         link.sendto_peers(msg.pack(v.mav), self.clock())
         self.counts["replies"] += 1
 
@@ -281,13 +281,13 @@ class MavlinkServer:
         while k < len(items):
             it = items[k]
             kind = "keep_in" if it.command in (5001, 5003) else "keep_out"
-            name = f"mavlink-sys{v.sysid}-port{v.link.port}-{len(out)}"  # type: ignore[attr-defined]
+            name = f"mavlink-sys{v.sysid}-port{v.link.port}-{len(out)}"
             if it.command in (5001, 5002):
                 count = int(it.param1)
                 if count < 3 or k + count > len(items):
                     raise ValueError("polygon with fewer than 3 vertices")
                 ring = [(items[j].y / 1e7, items[j].x / 1e7) for j in range(k, k + count)]
-                poly = Polygon(ring + [ring[0]])
+                poly = Polygon([*ring, ring[0]])
                 k += count
             else:
                 radius = float(it.param1)
@@ -352,7 +352,7 @@ class MavlinkServer:
                 out += msg.pack(v.mav)
                 self.counts["telemetry_messages"] += 1
             if out:
-                v.link.sendto_peers(bytes(out), now)  # type: ignore[attr-defined]
+                v.link.sendto_peers(bytes(out), now)
                 self.counts["telemetry_datagrams"] += 1
 
     def _build(self, msg_id: int, v: Vehicle, boot_ms: int, lat: float, lon: float, alt: float, vel: Any,
@@ -377,13 +377,13 @@ class MavlinkServer:
                                       state)
         if msg_id == mav.MAVLINK_MSG_ID_SYS_STATUS:
             return m.sys_status_encode(SENSORS, SENSORS, SENSORS, 200, int(volts * 1000), int(amps * 100),
-                                       int(round(soc * 100)), 0, 0, 0, 0, 0, 0)
+                                       round(soc * 100), 0, 0, 0, 0, 0, 0)
         if msg_id == mav.MAVLINK_MSG_ID_BATTERY_STATUS:
             used_wh = float(d.capacity_wh[i]) - float(d.battery_wh[i])
             cells = [int(volts * 250)] * 4 + [65535] * 6
             return m.battery_status_encode(0, mav.MAV_BATTERY_FUNCTION_ALL, mav.MAV_BATTERY_TYPE_LIPO, 32767, cells,
                                            int(amps * 100), int(used_wh / 15.4 * 1000), int(used_wh * 36),
-                                           int(round(soc * 100)))
+                                           round(soc * 100))
         if msg_id == mav.MAVLINK_MSG_ID_GPS_RAW_INT:
             return m.gps_raw_int_encode(boot_ms * 1000, mav.GPS_FIX_TYPE_3D_FIX, int(lat * 1e7), int(lon * 1e7),
                                         int(alt * 1000), 80, 120, int(hspeed * 100), hdg, 16)

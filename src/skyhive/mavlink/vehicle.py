@@ -105,6 +105,7 @@ class Vehicle:
         self.intervals: dict[int, float] = {}  # SET_MESSAGE_INTERVAL overrides (s; <0 disabled)
         self.fence_names: list[str] = []
         self.request_once: set[int] = set()
+        self.link: Any = None  # the server's Link this vehicle is reached on
         self.counters = {"commands": 0, "commands_rejected": 0, "protocol_drops": 0, "mission_uploads": 0}
         self._apply_limits()
 
@@ -387,7 +388,7 @@ class Vehicle:
             self.counters["commands_rejected"] += 1
         self.send(self.mav.command_ack_encode(cmd, result, 0, 0, m.get_srcSystem(), m.get_srcComponent()))
 
-    def _run_command(self, cmd: int, p: list[float], frame: int) -> int:  # noqa: C901 - one switch, read top-down
+    def _run_command(self, cmd: int, p: list[float], frame: int) -> int:
         d, i = self.d, self.i
         if cmd == mav.MAV_CMD_COMPONENT_ARM_DISARM:
             if p[0] >= 0.5:
