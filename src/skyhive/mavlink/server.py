@@ -27,6 +27,9 @@ from pymavlink.dialects.v20 import common as mav
 
 from skyhive.geo.fences import FenceGrid, FencePrism
 from skyhive.mavlink.control import GcsControl
+from skyhive.mavlink.framing import ATTITUDE as ATT_FRAMER
+from skyhive.mavlink.framing import GLOBAL_POSITION_INT as GPI_FRAMER
+from skyhive.mavlink.framing import Framer, pack
 from skyhive.mavlink.signing import SignatureCheck, SigningCounters
 from skyhive.mavlink.vehicle import (
     LAND,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from skyhive.sim import Simulation
 
 FRAME_S = 0.1  # telemetry frame: the fastest stream rate is 10 Hz
+DUE_CYCLE = 20  # frames after which every default stream phase repeats (lcm of 1, 5, 10, 20)
 PEER_TIMEOUT_S = 10.0
 MAX_PEERS = 4
 MAX_DATAGRAMS_PER_POLL = 64  # per link, so one flooded port cannot starve the others
@@ -152,6 +156,9 @@ class MavlinkServer:
         self.power_w = np.zeros(n)
         self.frame_no = 0
         self.uploading: set[Vehicle] = set()
+        # default-rate streams due at each phase of the cycle (vehicles are spread over phases by system id)
+        self._due_default = [[msg_id for msg_id, interval in STREAMS.items()
+                              if r % max(1, round(interval / FRAME_S)) == 0] for r in range(DUE_CYCLE)]
         self.error_samples: list[str] = []  # the first handler errors, for the log
         self.t_start = clock()
         self.counts = {"telemetry_datagrams": 0, "telemetry_messages": 0, "replies": 0, "unrouted": 0,
@@ -160,7 +167,7 @@ class MavlinkServer:
     # -- sending -------------------------------------------------------------------------------------------------
     def _send(self, v: Vehicle, msg: Any) -> None:
         link: Link = v.link
-        link.sendto_peers(msg.pack(v.mav), self.clock())
+        link.sendto_peers(pack(v.mav, msg), self.clock())
         self.counts["replies"] += 1
 
     # -- receiving -----------------------------------------------------------------------------------------------
@@ -337,23 +344,55 @@ class MavlinkServer:
         volts = 14.0 + 2.8 * soc  # 4S LiPo, 3.5-4.2 V per cell, linear in the state of charge
         amps = np.maximum(self.power_w[idx], 0.0) / volts
         boot_ms = int((now - self.t_start) * 1000) & 0xFFFFFFFF
-        rows = zip(live, lat, lon, alt, vel, hspeed, yaw, pitch, roll, soc, volts, amps, strict=True)
-        for v, la, lo, al, ve, hs, ya, pi, ro, so, vo, am in rows:
-            if v.failed:
+        failed = (d.status[idx] == DroneStatus.FAILED).tolist()
+        # the two 10 Hz messages' fields, as Python ints and floats for the fast framing
+        lat_e7 = (lat * 1e7).astype(np.int64).tolist()
+        lon_e7 = (lon * 1e7).astype(np.int64).tolist()
+        alt_mm = (alt * 1000).astype(np.int64).tolist()
+        rel_mm = ((d.pos[idx, 2] - d.home[idx, 2]) * 1000).astype(np.int64).tolist()
+        v_cm = np.clip(vel * 100, -32767, 32767).astype(np.int64)
+        vn, ve, vd = v_cm[:, 1].tolist(), v_cm[:, 0].tolist(), (-v_cm[:, 2]).tolist()
+        hdg = (np.degrees(yaw) % 360 * 100).astype(np.int64).tolist()
+        rpy = np.stack([roll, pitch, yaw], axis=1).tolist()
+        due_default = self._due_default
+        gpi, att = mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT, mav.MAVLINK_MSG_ID_ATTITUDE
+        fast = Framer.available
+        for k, v in enumerate(live):
+            if failed[k]:
                 continue  # a lost drone is silent
+            if v.intervals or v.request_once:
+                due = self._due_custom(v)
+            else:
+                due = due_default[(self.frame_no + v.sysid) % DUE_CYCLE]
+            if not due:
+                continue
+            signed = v.link.key is not None
             out = bytearray()
-            for msg_id, default in STREAMS.items():
-                interval = v.intervals.get(msg_id, default)
-                if msg_id in v.request_once:
-                    v.request_once.discard(msg_id)
-                elif interval < 0 or (self.frame_no + v.sysid) % max(1, round(interval / FRAME_S)) != 0:
-                    continue
-                msg = self._build(msg_id, v, boot_ms, la, lo, al, ve, hs, ya, pi, ro, so, vo, am)
-                out += msg.pack(v.mav)
-                self.counts["telemetry_messages"] += 1
-            if out:
-                v.link.sendto_peers(bytes(out), now)
-                self.counts["telemetry_datagrams"] += 1
+            for msg_id in due:
+                if msg_id == gpi and fast and not signed:
+                    out += GPI_FRAMER.pack(v.mav, boot_ms, lat_e7[k], lon_e7[k], alt_mm[k], rel_mm[k], vn[k], ve[k],
+                                           vd[k], hdg[k])
+                elif msg_id == att and fast and not signed:
+                    r, p_, y = rpy[k]
+                    out += ATT_FRAMER.pack(v.mav, boot_ms, r, p_, y, 0.0, 0.0, 0.0)
+                else:
+                    msg = self._build(msg_id, v, boot_ms, lat[k], lon[k], alt[k], vel[k], hspeed[k], yaw[k], pitch[k],
+                                      roll[k], soc[k], volts[k], amps[k])
+                    out += pack(v.mav, msg)
+            self.counts["telemetry_messages"] += len(due)
+            v.link.sendto_peers(bytes(out), now)
+            self.counts["telemetry_datagrams"] += 1
+
+    def _due_custom(self, v: Vehicle) -> list[int]:
+        due = []
+        for msg_id, default in STREAMS.items():
+            interval = v.intervals.get(msg_id, default)
+            if msg_id in v.request_once:
+                v.request_once.discard(msg_id)
+            elif interval < 0 or (self.frame_no + v.sysid) % max(1, round(interval / FRAME_S)) != 0:
+                continue
+            due.append(msg_id)
+        return due
 
     def _build(self, msg_id: int, v: Vehicle, boot_ms: int, lat: float, lon: float, alt: float, vel: Any,
                hspeed: float, yaw: float, pitch: float, roll: float, soc: float, volts: float, amps: float) -> Any:
@@ -391,9 +430,13 @@ class MavlinkServer:
             return m.extended_sys_state_encode(mav.MAV_VTOL_STATE_UNDEFINED, self._landed_state(v, vel))
         if msg_id == mav.MAVLINK_MSG_ID_HOME_POSITION:
             h = d.home[i]
-            hlat, hlon, halt = self.sim.frame.geodetic(h)
-            return m.home_position_encode(int(float(hlat) * 1e7), int(float(hlon) * 1e7), int(float(halt) * 1000),
-                                          float(h[1]), float(h[0]), float(-h[2]), [1.0, 0.0, 0.0, 0.0], 0.0, 0.0, 0.0)
+            key = (float(h[0]), float(h[1]), float(h[2]))
+            if v.home_geo is None or v.home_geo[0] != key:  # home rarely moves: convert once
+                hlat, hlon, halt = self.sim.frame.geodetic(h)
+                v.home_geo = (key, (int(float(hlat) * 1e7), int(float(hlon) * 1e7), int(float(halt) * 1000)))
+            la7, lo7, al_mm = v.home_geo[1]
+            return m.home_position_encode(la7, lo7, al_mm, key[1], key[0], -key[2], [1.0, 0.0, 0.0, 0.0], 0.0, 0.0,
+                                          0.0)
         if msg_id == mav.MAVLINK_MSG_ID_VFR_HUD:
             return m.vfr_hud_encode(float(hspeed), float(hspeed), int(math.degrees(yaw) % 360), 50 if v.armed else 0,
                                     float(alt), float(vel[2]))

@@ -106,6 +106,7 @@ class Vehicle:
         self.fence_names: list[str] = []
         self.request_once: set[int] = set()
         self.link: Any = None  # the server's Link this vehicle is reached on
+        self.home_geo: tuple[tuple[float, float, float], tuple[int, int, int]] | None = None
         self.counters = {"commands": 0, "commands_rejected": 0, "protocol_drops": 0, "mission_uploads": 0}
         self._apply_limits()
 
