@@ -181,6 +181,9 @@ def serve(
     allow_unsigned_loopback: Annotated[bool, typer.Option(
         help="On a loopback bind, accept unsigned commands even on links that have a key (MAVSDK cannot sign).")]
     = False,
+    push: Annotated[list[str] | None, typer.Option(
+        help="Also send telemetry to this HOST:PORT unasked, e.g. 127.0.0.1:14550 for QGroundControl (repeatable).")]
+    = None,
     until: Annotated[float | None, typer.Option(help="Stop at this simulated time, s (default: run until Ctrl-C).")]
     = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
@@ -189,7 +192,7 @@ def serve(
 ) -> None:
     """Run a scenario in real time and expose its drones as MAVLink 2 vehicles over UDP."""
     from skyhive.mavlink.serve import RealTime, parse_drones
-    from skyhive.mavlink.server import ServeOptions, is_loopback
+    from skyhive.mavlink.server import ServeOptions, is_loopback, parse_host_port
     from skyhive.mavlink.signing import KeyFileError, load_key_file
     from skyhive.sim import Simulation
 
@@ -197,6 +200,7 @@ def serve(
     try:
         exposed = parse_drones(drones, s.n_drones)
         keys = load_key_file(key_file) if key_file is not None else {}
+        targets = [parse_host_port(p) for p in push or []]
     except (ValueError, KeyFileError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=2) from None
@@ -212,8 +216,8 @@ def serve(
             raise typer.Exit(code=2)
     sim = Simulation(s, base_dir=scenario.parent)
     try:
-        rt = RealTime(sim, exposed, ServeOptions(bind, base_port, per_port, True, keys, allow_unsigned_loopback),
-                      speed)
+        rt = RealTime(sim, exposed, ServeOptions(bind, base_port, per_port, True, keys, allow_unsigned_loopback,
+                                                 targets), speed)
     except OSError as exc:
         err.print(f"[red]cannot open the MAVLink ports on {bind}: {exc.strerror}[/red]")
         raise typer.Exit(code=2) from None

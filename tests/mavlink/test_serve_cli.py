@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ def test_parse_drones() -> None:
     (["--drones", "0-99"], "outside 0-2"),
     (["--base-port", "65534"], "run past 65535"),
     (["--key-file", "/nonexistent/keys.txt"], "cannot read key file"),
+    (["--push", "14550"], "is not HOST:PORT"),
 ])
 def test_bad_options_are_clear_errors(tmp_path: Path, args: list[str], message: str) -> None:
     scenario = tmp_path / "s.yaml"
@@ -52,3 +54,30 @@ def test_serve_exposes_a_subset_and_stops_at_until(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "sum.json").read_text())
     assert summary["mavlink_vehicles"] == 2 and summary["mavlink_links"] == 2
     assert summary["sim_time_s"] == pytest.approx(2.0)
+
+
+def test_push_sends_telemetry_unasked(serve: Any) -> None:
+    """--push HOST:PORT: telemetry goes to a ground station that never spoke first (QGroundControl on 14550)."""
+    import socket
+    import time
+
+    from pymavlink.dialects.v20 import common as mav
+
+    gcs = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    gcs.bind(("127.0.0.1", 0))
+    gcs.settimeout(0.5)
+    server = serve(2, "--push", f"127.0.0.1:{gcs.getsockname()[1]}")
+    seen: dict[int, int] = {}
+    parser = mav.MAVLink(None, 0, 0)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(seen) < 2:
+        try:
+            data, addr = gcs.recvfrom(65535)
+        except TimeoutError:
+            continue
+        for m in parser.parse_buffer(data) or []:
+            if m.get_type() == "HEARTBEAT":
+                seen[m.get_srcSystem()] = addr[1]
+    gcs.close()
+    server.stop()
+    assert seen == {1: server.base, 2: server.base + 1}  # each vehicle from its own port, so replies find it

@@ -63,6 +63,7 @@ class ServeOptions:
     unique_sysids: bool = True
     keys: dict[str, bytes] = field(default_factory=dict)
     allow_unsigned_loopback: bool = False
+    push: list[tuple[str, int]] = field(default_factory=list)  # ground stations sent telemetry unasked
 
 
 def is_loopback(address: str) -> bool:
@@ -72,11 +73,24 @@ def is_loopback(address: str) -> bool:
         return address == "localhost"
 
 
+def parse_host_port(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:14550"`` -> ("127.0.0.1", 14550); ValueError naming the option otherwise."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--push: '{text}' is not HOST:PORT")
+    try:
+        return socket.gethostbyname(host), int(port)
+    except OSError:
+        raise ValueError(f"--push: cannot resolve host '{host}'") from None
+
+
 class Link:
     """One UDP port: its socket, parser, signing policy, peers, and the vehicles it carries."""
 
-    def __init__(self, port: int, bind: str, key: bytes | None, require: bool) -> None:
+    def __init__(self, port: int, bind: str, key: bytes | None, require: bool,
+                 push: list[tuple[str, int]] | None = None) -> None:
         self.port = port
+        self.push = list(push or [])
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sock.bind((bind, port))
@@ -102,7 +116,17 @@ class Link:
         p.buf_index = 0
         p.expected_length = _HEADER_RESET
 
+    @property
+    def listened(self) -> bool:
+        return bool(self.peers or self.push)
+
     def sendto_peers(self, data: bytes, now: float) -> None:
+        for addr in self.push:
+            if addr not in self.peers:
+                try:
+                    self.sock.sendto(data, addr)
+                except OSError:
+                    self.send_errors += 1
         for addr, seen in list(self.peers.items()):
             if now - seen > PEER_TIMEOUT_S:
                 del self.peers[addr]
@@ -133,7 +157,7 @@ class MavlinkServer:
             if k % per == 0:
                 key = opts.keys.get(str(port), opts.keys.get("default"))
                 require = key is not None and not (loop and opts.allow_unsigned_loopback)
-                link = Link(port, opts.bind, key, require)
+                link = Link(port, opts.bind, key, require, opts.push)
                 self.links.append(link)
                 self.sel.register(link.sock, selectors.EVENT_READ, link)
             sysid = 1 + k % per if per > 1 else (1 + k % 250 if opts.unique_sysids else 1)
@@ -316,7 +340,7 @@ class MavlinkServer:
         """One 10 Hz frame: every due stream of every vehicle that has a ground station listening."""
         now = self.clock()
         self.frame_no += 1
-        live = [v for link in self.links if link.peers for v in link.vehicles.values()]
+        live = [v for link in self.links if link.listened for v in link.vehicles.values()]
         if not live:
             return
         d = self.sim.world.drones
@@ -492,4 +516,4 @@ class MavlinkServer:
         self.sel.close()
 
 
-__all__ = ["SWARM", "Link", "MavlinkServer", "ServeOptions", "is_loopback"]
+__all__ = ["SWARM", "Link", "MavlinkServer", "ServeOptions", "is_loopback", "parse_host_port"]
