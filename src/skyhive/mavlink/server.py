@@ -439,7 +439,12 @@ class MavlinkServer:
             return m.heartbeat_encode(mav.MAV_TYPE_QUADROTOR, mav.MAV_AUTOPILOT_PX4, base, (main << 16) | (sub << 24),
                                       state)
         if msg_id == mav.MAVLINK_MSG_ID_SYS_STATUS:
-            return m.sys_status_encode(SENSORS, SENSORS, SENSORS, 200, int(volts * 1000), int(amps * 100),
+            # geofence bit: present and enabled when there are fences; healthy unless this drone is in breach now
+            present = SENSORS | (mav.MAV_SYS_STATUS_GEOFENCE if self.sim.fences.prisms else 0)
+            breach = getattr(self.sim.monitor, "_breach", None)
+            in_breach = breach is not None and i < breach.size and bool(breach[i])
+            health = SENSORS | (0 if in_breach else mav.MAV_SYS_STATUS_GEOFENCE)
+            return m.sys_status_encode(present, present, health, 200, int(volts * 1000), int(amps * 100),
                                        round(soc * 100), 0, 0, 0, 0, 0, 0)
         if msg_id == mav.MAVLINK_MSG_ID_BATTERY_STATUS:
             used_wh = float(d.capacity_wh[i]) - float(d.battery_wh[i])
