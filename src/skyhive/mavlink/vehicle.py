@@ -155,7 +155,11 @@ class Vehicle:
         self._apply_limits()
 
     def _hold_here(self) -> None:
-        self._goto(self.d.pos[self.i].copy(), watch=False)
+        """Hold where the drone can stop (PX4 brakes, it does not fly back to where the switch happened)."""
+        target = self.d.pos[self.i].copy()
+        v = self.d.vel[self.i, :2]
+        target[:2] += v * float(np.hypot(*v)) / (2.0 * float(self.ctl.decel[self.i]))
+        self._goto(target, watch=False)
 
     def home_z(self) -> float:
         return float(self.d.home[self.i, 2])
