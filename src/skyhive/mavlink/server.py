@@ -161,7 +161,7 @@ class MavlinkServer:
                 self.links.append(link)
                 self.sel.register(link.sock, selectors.EVENT_READ, link)
             sysid = 1 + k % per if per > 1 else (1 + k % 250 if opts.unique_sysids else 1)
-            v = Vehicle(sim, self.ctl, int(i), sysid, self._send, clock)
+            v = Vehicle(sim, self.ctl, int(i), sysid, self._send)
             v.on_fence = self._fence_handler(v)  # type: ignore[method-assign]
             if link.key is not None:
                 s = v.mav.signing

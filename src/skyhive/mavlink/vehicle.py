@@ -84,9 +84,9 @@ class Vehicle:
     """PX4-style protocol state of one exposed drone (index ``i`` in the world)."""
 
     def __init__(self, sim: Simulation, ctl: GcsControl, i: int, sysid: int,
-                 send: Callable[[Vehicle, Any], None], clock: Callable[[], float]) -> None:
+                 send: Callable[[Vehicle, Any], None]) -> None:
         self.sim, self.ctl, self.i, self.sysid = sim, ctl, i, sysid
-        self.send_fn, self.clock = send, clock
+        self.send_fn = send
         self.mav = mav.MAVLink(None, srcSystem=sysid, srcComponent=1)
         self.params = ParamStore(sysid)
         d = sim.world.drones
@@ -243,20 +243,13 @@ class Vehicle:
             self.mode = LOITER  # PX4 holds at the takeoff altitude
             self._apply_limits()
         elif self.mode == RTL:
-            if self.rtl_stage == 1:
-                self.rtl_stage = 2
-                target = self.d.home[self.i].copy()
-                target[2] = self.d.pos[self.i, 2]
-                self._goto(target, accept_h=1.0)
-            else:
-                self.rtl_stage = 0
-                self.d.status[self.i] = DroneStatus.LANDING
+            self._rtl_next()
         elif self.mode == MISSION:
             item = self.missions[0][self.current]
             if item.command == NAV_LAND:
                 self.d.status[self.i] = DroneStatus.LANDING  # reached on touchdown
             elif item.command == NAV_RTL:
-                self.on_arrival_rtl_item()
+                self._rtl_next()
             elif item.command == NAV_LOITER_UNLIM:
                 self._reached(self.current)
             elif item.command in (NAV_WAYPOINT, NAV_LOITER_TIME) and item.param1 > 0:
@@ -265,7 +258,8 @@ class Vehicle:
                 self._reached(self.current)
                 self._mission_go(self.current + 1)
 
-    def on_arrival_rtl_item(self) -> None:
+    def _rtl_next(self) -> None:
+        """Return to launch, PX4 order: climbed to the return height -> fly home at it -> land."""
         if self.rtl_stage == 1:
             self.rtl_stage = 2
             target = self.d.home[self.i].copy()
@@ -578,7 +572,6 @@ class Vehicle:
         item = self.mav.mission_item_int_encode(m.target_system, m.target_component, m.seq, m.frame, m.command,
                                                 m.current, m.autocontinue, m.param1, m.param2, m.param3, m.param4,
                                                 x, y, m.z, getattr(m, "mission_type", 0))
-        item._header = m.get_header()
         self._on_mission_item_int(item, now, src=(m.get_srcSystem(), m.get_srcComponent()))
 
     def _on_mission_item_int(self, m: Any, now: float, src: tuple[int, int] | None = None) -> None:
