@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ import pytest
 
 from skyhive.mavlink.params import PARAMS
 
-pytestmark = pytest.mark.skipif(shutil.which("mavproxy.py") is None,
+
+def mavproxy_script() -> str | None:
+    """mavproxy.py next to this interpreter (a venv that is not activated), else on PATH."""
+    beside = Path(sys.executable).parent / "mavproxy.py"
+    return str(beside) if beside.exists() else shutil.which("mavproxy.py")
+
+
+pytestmark = pytest.mark.skipif(mavproxy_script() is None,
                                 reason="MAVProxy (pip install MAVProxy) is not installed")
 
 
@@ -26,7 +34,7 @@ class MavProxy:
     def __init__(self, port: int, tmp: Path) -> None:
         self.out = tmp / "mavproxy.out"
         self.proc = subprocess.Popen(
-            ["mavproxy.py", "--master", f"udpout:127.0.0.1:{port}", "--source-system", "255", "--nodtr"],
+            [sys.executable, str(mavproxy_script()), "--master", f"udpout:127.0.0.1:{port}", "--source-system", "255", "--nodtr"],
             stdin=subprocess.PIPE, stdout=self.out.open("w"), stderr=subprocess.STDOUT, text=True, cwd=tmp)
         self.mark = 0
 

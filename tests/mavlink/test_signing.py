@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +75,11 @@ def test_loopback_may_allow_unsigned_when_configured(serve: Any, gcs: Any, tmp_p
     assert summary["mavlink_rejected_forged"] >= 1
 
 
-@pytest.mark.skipif(shutil.which("mavproxy.py") is None, reason="MAVProxy (pip install MAVProxy) is not installed")
 def test_mavproxy_signed_session(serve: Any, tmp_path: Path) -> None:
-    from tests.mavlink.test_mavproxy import MavProxy
+    from tests.mavlink.test_mavproxy import MavProxy, mavproxy_script
+
+    if mavproxy_script() is None:
+        pytest.skip("MAVProxy (pip install MAVProxy) is not installed")
 
     server = serve(1, "--key-file", str(_key_file(tmp_path)), "--speed", "2")
     mp = MavProxy(server.base, tmp_path)
