@@ -34,7 +34,8 @@ class MavProxy:
     def __init__(self, port: int, tmp: Path) -> None:
         self.out = tmp / "mavproxy.out"
         self.proc = subprocess.Popen(
-            [sys.executable, str(mavproxy_script()), "--master", f"udpout:127.0.0.1:{port}", "--source-system", "255", "--nodtr"],
+            [sys.executable, str(mavproxy_script()), "--master", f"udpout:127.0.0.1:{port}", "--source-system", "255",
+             "--nodtr"],
             stdin=subprocess.PIPE, stdout=self.out.open("w"), stderr=subprocess.STDOUT, text=True, cwd=tmp)
         self.mark = 0
 
