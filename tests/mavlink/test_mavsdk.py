@@ -163,3 +163,62 @@ def test_docs_example_flies(serve: Any, tmp_path: Any) -> None:
     assert "downloaded back: 3 items" in r.stdout
     assert r.stdout.rstrip().endswith("landed")
     server.stop()
+
+
+def test_mavsdk_goto_hold_and_return_to_launch(serve: Any) -> None:
+    """Direct control without a mission: goto (DO_REPOSITION), hold, RTL back to the pad."""
+    pytest.importorskip("mavsdk.asyncio", reason="MAVSDK-Python 4.x (pip install mavsdk) is not installed")
+    from mavsdk.asyncio import ComponentType, Configuration, Mavsdk
+    from mavsdk.asyncio.plugins.action import ActionAsync
+    from mavsdk.asyncio.plugins.telemetry import TelemetryAsync
+
+    server = serve(1, "--speed", "4")
+    target = (47.3772, 8.5421)
+
+    async def main() -> dict[str, Any]:
+        config = Configuration.create_with_component_type(ComponentType.GROUND_STATION)
+        async with Mavsdk(config) as mavsdk:
+            await mavsdk.add_any_connection(f"udpout://127.0.0.1:{server.base}")
+            system = await mavsdk.first_autopilot(timeout_s=20.0)
+            assert system is not None
+            act, tel = ActionAsync(system), TelemetryAsync(system)
+            async for health in tel.subscribe_health():
+                if health.is_global_position_ok and health.is_home_position_ok:
+                    break
+            home = await _first(tel.subscribe_home())
+            await act.set_return_to_launch_altitude(12.0)
+            await act.arm()
+            await act.takeoff()
+            async for pos in tel.subscribe_position():
+                if pos.relative_altitude_m > 2.0:
+                    break
+            await act.goto_location(target[0], target[1], home.absolute_altitude_m + 10.0, 0.0)
+            out: dict[str, Any] = {}
+            async for pos in tel.subscribe_position():
+                north = (pos.latitude_deg - target[0]) * 111_195
+                east = (pos.longitude_deg - target[1]) * 111_195 * math.cos(math.radians(target[0]))
+                if math.hypot(north, east) < 1.5 and abs(pos.relative_altitude_m - 10.0) < 1.0:
+                    out["at_target"] = True
+                    break
+            await act.hold()
+            await act.return_to_launch()
+            top = 0.0
+            async for pos in tel.subscribe_position():
+                top = max(top, pos.relative_altitude_m)
+                if top > 11.5:
+                    break
+            out["climbed"] = top
+            async for in_air in tel.subscribe_in_air():
+                if not in_air:
+                    break
+            pos = await _first(tel.subscribe_position())
+            out["home_err"] = math.hypot((pos.latitude_deg - home.latitude_deg) * 111_195,
+                                         (pos.longitude_deg - home.longitude_deg) * 111_195 * 0.68)
+            return out
+
+    out = asyncio.run(asyncio.wait_for(main(), 120))
+    summary = server.stop()
+    assert out["at_target"] is True
+    assert out["climbed"] > 11.5  # RTL climbed to RTL_RETURN_ALT, as set through MAVSDK
+    assert out["home_err"] < 1.5
+    assert summary["mavlink_handler_errors"] == 0
