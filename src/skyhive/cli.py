@@ -167,6 +167,81 @@ class _StopOnSignal:
 
 
 @app.command()
+def serve(
+    scenario: ScenarioArg,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.", min=0.01, max=100.0)]
+    = 1.0,
+    drones: Annotated[str | None, typer.Option(help="Drones to expose, e.g. '0-9,20' (default: all).")] = None,
+    base_port: Annotated[int, typer.Option(help="UDP port of the first exposed vehicle.", min=1, max=65535)] = 14540,
+    per_port: Annotated[int, typer.Option(help="Vehicles per UDP port (system ids 1..N on each).", min=1, max=250)]
+    = 1,
+    bind: Annotated[str, typer.Option(help="Address to bind; anything but loopback requires --key-file.")]
+    = "127.0.0.1",
+    key_file: Annotated[Path | None, typer.Option(help="MAVLink 2 signing keys (see docs/mavlink.md).")] = None,
+    allow_unsigned_loopback: Annotated[bool, typer.Option(
+        help="On a loopback bind, accept unsigned commands even on links that have a key (MAVSDK cannot sign).")]
+    = False,
+    push: Annotated[list[str] | None, typer.Option(
+        help="Also send telemetry to this HOST:PORT unasked, e.g. 127.0.0.1:14550 for QGroundControl (repeatable).")]
+    = None,
+    until: Annotated[float | None, typer.Option(help="Stop at this simulated time, s (default: run until Ctrl-C).")]
+    = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Write the run and MAVLink counters as JSON here at exit.")]
+    = None,
+) -> None:
+    """Run a scenario in real time and expose its drones as MAVLink 2 vehicles over UDP."""
+    from skyhive.mavlink.serve import RealTime, parse_drones
+    from skyhive.mavlink.server import ServeOptions, is_loopback, parse_host_port
+    from skyhive.mavlink.signing import KeyFileError, load_key_file
+    from skyhive.sim import Simulation
+
+    s = _load(scenario, seed)
+    try:
+        exposed = parse_drones(drones, s.n_drones)
+        keys = load_key_file(key_file) if key_file is not None else {}
+        targets = [parse_host_port(p) for p in push or []]
+    except (ValueError, KeyFileError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from None
+    n_ports = (len(exposed) + per_port - 1) // per_port
+    if base_port + n_ports - 1 > 65535:
+        err.print(f"[red]{n_ports} ports from {base_port} run past 65535; lower --base-port or raise --per-port[/red]")
+        raise typer.Exit(code=2)
+    if not is_loopback(bind) and "default" not in keys:
+        missing = [p for p in range(base_port, base_port + n_ports) if str(p) not in keys]
+        if missing:
+            err.print(f"[red]--bind {bind} is not loopback: every link must be signed, but {len(missing)} port(s) "
+                      f"(first {missing[0]}) have no key in --key-file[/red]")
+            raise typer.Exit(code=2)
+    sim = Simulation(s, base_dir=scenario.parent)
+    try:
+        rt = RealTime(sim, exposed, ServeOptions(bind, base_port, per_port, True, keys, allow_unsigned_loopback,
+                                                 targets), speed)
+    except OSError as exc:
+        err.print(f"[red]cannot open the MAVLink ports on {bind}: {exc.strerror}[/red]")
+        raise typer.Exit(code=2) from None
+    last = base_port + n_ports - 1
+    policy = "signing required" if keys and not (is_loopback(bind) and allow_unsigned_loopback) else (
+        "signed links accept unsigned commands (loopback)" if keys else "unsigned (loopback only)")
+    console.print(f"serving {len(exposed):,} vehicle(s) of '{s.name}' on udp://{bind}:{base_port}"
+                  + (f"-{last}" if last > base_port else "") + f", {per_port} per port, speed x{speed:g}, {policy}; "
+                  f"Ctrl-C to stop", soft_wrap=True)
+    sys.stdout.flush()
+    stop = _StopOnSignal()
+    try:
+        rt.run(until=until, on_wall=lambda: rt.stop() if stop.requested else None)
+    finally:
+        stop.restore()
+        rt.close()
+    metrics = rt.metrics()
+    console.print(summary_table({k: v for k, v in metrics.items() if k.startswith(("mavlink", "serve", "sim_time"))}))
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        write_summary_json(summary, metrics)
+
+
+@app.command()
 def bench(
     suites: Annotated[list[str] | None, typer.Argument(help="Suites to run (default: all available).")] = None,
     quick: Annotated[bool, typer.Option(help="Small sizes only (a smoke run).")] = False,

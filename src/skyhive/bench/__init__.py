@@ -25,4 +25,5 @@ SUITES: dict[str, str] = {
     "core": "skyhive.bench.core:run",
     "record": "skyhive.bench.record:run",
     "comms": "skyhive.bench.comms:run",
+    "mavlink": "skyhive.bench.mavlink:run",
 }

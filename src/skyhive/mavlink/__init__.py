@@ -1,1 +1,10 @@
-"""skyhive.mavlink (see docs/)."""
+"""MAVLink 2 endpoints: real ground stations and SDKs fly skyhive drones (``skyhive serve``).
+
+``serve.py`` runs the simulation locked to wall-clock time and polls the UDP
+endpoints between ticks (one process, non-blocking sockets, a selector).
+``server.py`` owns the sockets, parsing, signing policy and telemetry;
+``vehicle.py`` is the PX4-style protocol behaviour of one exposed drone
+(commands, parameters, missions); ``control.py`` is the DECIDE-phase system
+that turns ground-station intents into velocity intents, so the core safety
+filter still guards every command.  See docs/mavlink.md.
+"""
