@@ -1,0 +1,221 @@
+"""Consensus-Based Bundle Algorithm (Choi, Brunet & How 2009, IEEE T-RO 25(4)), batched over drones.
+
+Every drone i keeps its own knowledge row:
+
+* ``y[i, j]`` (float32) -- the winning bid it believes for task j,
+* ``z[i, j]`` (int32)   -- who it believes wins j (-1: nobody),
+* ``s[i, k]`` (int32)   -- the last round it heard from drone k, directly or by relay,
+* its bundle (tasks in the order it bid) and path (the order it will fly them).
+
+A round is: consensus over the messages delivered this round (the full Table-1 rules), expiry of bids
+whose winner went silent, bundle release after an outbid task, bundle building, and a broadcast of the
+drone's (y, z, s) row.  All of it is one array pass over the drones (numba, ``prange``), and each drone's
+update reads only its own row and its inbox (see ``_kernels.py``).
+
+Memory (the reason for the dtypes): y float32 + z int32 is 8 bytes per (drone, task) -- 160 MB at
+N = 2,000 x M = 10,000, plus the same again for the round's broadcast snapshot -- and s is 4 N^2 bytes
+(16 MB at N = 2,000).  That is each drone's own CBBA state laid side by side; a drone's message is its
+row (8 M + 4 N bytes: 88 kB at M = 10,000, counted in ``bytes_sent``).
+
+Scoring: a drone's path value is sum_j value_j * lambda^(arrival_j - now) with arrival times from flying the
+path in order at the drone's speed, waiting for a window to open and staying the service time.  A task's
+bid is its marginal gain at the best insertion point of the current path, capped by the previous bid in
+the bundle (bid warping), so bids along a bundle never increase: diminishing marginal gain, the property
+CBBA's convergence proof needs (docs/autonomy.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skyhive.autonomy import _kernels as K
+from skyhive.autonomy.tasks import TaskSet
+from skyhive.autonomy.transport import Transport
+
+KIND = "cbba"
+
+
+@dataclass(frozen=True)
+class CBBAConfig:
+    """Tuning.  ``stale_rounds`` must exceed the rounds that news of a live drone needs to cross the network
+    (about heartbeat x diameter); ``None`` disables winner expiry (no failure handling)."""
+
+    max_bundle: int = 5
+    discount: float = 0.999  # lambda per second of arrival time
+    heartbeat: int = 1  # a drone re-broadcasts at least every this many rounds, changed or not
+    stale_rounds: int | None = 50
+    window: int = 10  # rounds without change before a drone considers itself converged
+
+    def __post_init__(self) -> None:
+        if self.max_bundle < 1:
+            raise ValueError("max_bundle must be >= 1")
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError("discount must be in (0, 1]")
+        if self.heartbeat < 1 or self.window < 1:
+            raise ValueError("heartbeat and window must be >= 1")
+
+
+@dataclass
+class RoundStats:
+    round: int
+    changed: int
+    senders: int
+    delivered: int
+
+
+@dataclass
+class CBBA:
+    """The allocator for N drones.  ``pos`` (N, 3) where each drone starts its path, ``cap`` capability masks."""
+
+    tasks: TaskSet
+    pos: NDArray[np.float64]
+    cap: NDArray[np.uint32] | None = None
+    speed: NDArray[np.float64] | float = 10.0
+    config: CBBAConfig = field(default_factory=CBBAConfig)
+    now: float = 0.0
+
+    def __post_init__(self) -> None:
+        n, m, cfg = self.n, len(self.tasks), self.config
+        self.pos = np.ascontiguousarray(self.pos, dtype=np.float64)
+        if self.cap is None:
+            self.cap = np.zeros(n, np.uint32)
+        self.speed_arr = np.broadcast_to(np.asarray(self.speed, np.float64), (n,)).copy()
+        if not (self.speed_arr > 0).all():
+            raise ValueError("speed must be > 0")
+        self.t_avail = np.full(n, self.now)
+        self.y = np.zeros((n, m), np.float32)
+        self.z = np.full((n, m), -1, np.int32)
+        self.s = np.full((n, n), -1, np.int32)
+        self.bundle = np.full((n, cfg.max_bundle), -1, np.int32)
+        self.path = np.full((n, cfg.max_bundle), -1, np.int32)
+        self.blen = np.zeros(n, np.int32)
+        self.alive = np.ones(n, bool)
+        self.last_change = np.zeros(n, np.int64)
+        self.last_sent = np.full(n, -(10**9), np.int64)
+        self._dirty = np.ones(n, bool)  # own row changed since the last bundle build
+        self.round = 0
+        self.history: list[RoundStats] = []
+
+    @property
+    def n(self) -> int:
+        return int(self.pos.shape[0])
+
+    # -- the round -----------------------------------------------------------------------------------
+
+    def step(self, transport: Transport) -> RoundStats:
+        """One CBBA round for every live drone: read inbox, consensus, expiry, release, build, broadcast."""
+        r = self.round
+        cfg = self.config
+        tk = self.tasks
+        changed = np.zeros(self.n, bool)
+        inbox = transport.inbox(KIND)
+        if len(inbox):
+            recv = np.unique(inbox.receivers).astype(np.int64)
+            K.consensus(self.y, self.z, self.s, self.alive, recv, inbox.offsets, inbox.senders, inbox.rows,
+                        inbox.payload["y"], inbox.payload["z"], inbox.payload["s"], changed)
+        if cfg.stale_rounds is not None:
+            K.expire_stale(self.y, self.z, self.s, self.alive, r, cfg.stale_rounds, changed)
+        K.release(self.y, self.z, self.bundle, self.path, self.blen, self.alive, tk.active, changed)
+        self._dirty |= changed
+        todo = np.flatnonzero(self._dirty & self.alive & (self.blen < cfg.max_bundle)).astype(np.int64)
+        if todo.size:
+            K.build_bundles(todo, self.y, self.z, self.bundle, self.path, self.blen, self.pos, self.t_avail,
+                            self.speed_arr, self.cap, self.now, float(np.log(cfg.discount)), tk.pos, tk.value,
+                            tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active, changed)
+        self._dirty[:] = False
+        self.last_change[changed] = r
+        ids = np.arange(self.n)
+        send = self.alive & (changed | (r - self.last_sent >= cfg.heartbeat))
+        senders = np.flatnonzero(send).astype(np.int32)
+        if senders.size:
+            self.s[senders, senders] = r
+            self.last_sent[senders] = r
+            payload = {"y": self.y[senders], "z": self.z[senders], "s": self.s[senders]}
+            transport.broadcast(KIND, senders, payload, nbytes=8 * len(tk) + 4 * self.n)
+        del ids
+        st = RoundStats(r, int(changed.sum()), int(senders.size), len(inbox))
+        self.history.append(st)
+        self.round = r + 1
+        transport.tick(float(self.round))
+        return st
+
+    def run(self, transport: Transport, max_rounds: int = 1000) -> int:
+        """Step until every live drone has been unchanged for ``window`` rounds; return the rounds run."""
+        start = self.round
+        while self.round - start < max_rounds:
+            self.step(transport)
+            if self.converged():
+                break
+        return self.round - start
+
+    # -- views ---------------------------------------------------------------------------------------
+
+    def locally_converged(self) -> NDArray[np.bool_]:
+        """Each drone's own test: nothing changed in its row for ``window`` rounds."""
+        return (self.round - 1 - self.last_change) >= self.config.window
+
+    def converged(self) -> bool:
+        return bool(self.locally_converged()[self.alive].all())
+
+    def converged_round(self) -> int:
+        """The last round in which any live drone changed (+1): rounds the allocation took to settle."""
+        return int(self.last_change[self.alive].max()) + 1 if self.alive.any() else 0
+
+    def owners(self) -> tuple[NDArray[np.int32], int]:
+        """(owner per task from the live drones' bundles, -1 if none; number of tasks claimed twice or more)."""
+        m = len(self.tasks)
+        live = np.flatnonzero(self.alive)
+        b = self.bundle[live]
+        who = np.repeat(live, b.shape[1])
+        flat = b.ravel()
+        ok = flat >= 0
+        flat, who = flat[ok], who[ok]
+        counts = np.bincount(flat, minlength=m)
+        owner = np.full(m, -1, np.int32)
+        owner[flat] = who
+        return owner, int((counts > 1).sum())
+
+    def agreement(self) -> float:
+        """Fraction of (live drone, active task) pairs where the drone's z agrees with the bundles' owner."""
+        owner, _ = self.owners()
+        act = self.tasks.active
+        zz = self.z[self.alive][:, act]
+        return float((zz == owner[act][None, :]).mean()) if zz.size else 1.0
+
+    def path_values(self) -> NDArray[np.float64]:
+        tk = self.tasks
+        return np.asarray(K.path_values(self.pos, self.t_avail, self.speed_arr, self.path, self.blen, self.now,
+                                        float(np.log(self.config.discount)), tk.pos, tk.value, tk.t_start,
+                                        tk.t_end, tk.service))
+
+    def total_value(self) -> float:
+        """Objective of the live drones' plans (true path scores, not the warped bids)."""
+        v = self.path_values()[self.alive]
+        return float(v[v > 0].sum())
+
+    # -- changes -------------------------------------------------------------------------------------
+
+    def fail(self, ids: NDArray[np.int64] | list[int]) -> None:
+        """Drones stop (crash, battery): they neither send nor receive; the others find out by silence."""
+        self.alive[np.asarray(ids, np.int64)] = False
+
+    def add_tasks(self, count: int) -> None:
+        """Grow every drone's knowledge for tasks already appended to ``self.tasks`` (operator tasking).
+
+        Simplification until the comms binding: every drone learns of the new tasks in the same round."""
+        m_old = self.y.shape[1]
+        m_new = len(self.tasks)
+        if m_new - m_old != count:
+            raise ValueError(f"expected {count} new tasks in the task set, found {m_new - m_old}")
+        self.y = np.ascontiguousarray(np.pad(self.y, ((0, 0), (0, count))))
+        self.z = np.ascontiguousarray(np.pad(self.z, ((0, 0), (0, count)), constant_values=-1))
+        self._dirty[:] = True
+
+    def cancel_tasks(self, ids: NDArray[np.int64] | list[int]) -> None:
+        """Cancel tasks (operator): every drone drops them; bundles are cut at them next round."""
+        ids = np.asarray(ids, np.int64)
+        self.tasks.cancel(ids)
+        self._dirty[:] = True
