@@ -86,6 +86,8 @@ def consensus(
             s_k = ps[r]
             s_i = s[i]
             for j in range(m_tasks):
+                if py[r, j] == y[i, j] and pz[r, j] == z[i, j]:
+                    continue  # same view: no rule of Table 1 changes anything
                 a = _action(i, k, py[r, j], pz[r, j], y[i, j], z[i, j], s_i, s_k)
                 if a == UPDATE:
                     if y[i, j] != py[r, j] or z[i, j] != pz[r, j]:
@@ -251,7 +253,8 @@ def build_bundles(
                 if not active[j] or z[i, j] == i or (req[j] & cap_i) != req[j]:
                     continue
                 ub = _direct_bound(x0, t_avail[i], speed[i], now, ln_lam, j, tp, val, ts, te)
-                if ub <= 0.0 or ub < y[i, j]:
+                # a bid never exceeds the direct-flight bound: skip tasks that cannot beat the winner or the best
+                if ub <= 0.0 or ub < y[i, j] or ub <= best_bid:
                     continue
                 c, n_at = best_insertion(i, x0, t_avail[i], speed[i], now, ln_lam, path[i], nb, base, j,
                                          tp, val, ts, te, sv)
