@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skyhive.autonomy.cbba import KIND, CBBA, CBBAConfig
+from skyhive.autonomy.cbba import CBBA, KIND, CBBAConfig
 from skyhive.autonomy.tasks import TaskSet
 from skyhive.autonomy.transport import Inbox, NullTransport, TransportStats
 

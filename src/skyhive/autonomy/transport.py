@@ -171,8 +171,8 @@ class NullTransport:
     stats: TransportStats = field(default_factory=TransportStats)
 
     def broadcast(self, kind: str, sender_ids: I32, payload: Payload, nbytes: int) -> None:
-        self.stats.broadcasts += int(len(sender_ids))
-        self.stats.bytes_sent += int(len(sender_ids)) * int(nbytes)
+        self.stats.broadcasts += len(sender_ids)
+        self.stats.bytes_sent += len(sender_ids) * int(nbytes)
 
     def tick(self, t: float) -> None:
         return None
