@@ -263,11 +263,10 @@ def build_bundles(
                 bid = np.float32(min(c, prev_bid))
                 yij = y[i, j]
                 zij = z[i, j]
-                if bid > yij or (bid == yij and zij >= 0 and i < zij):
-                    if bid > best_bid:
-                        best_bid = bid
-                        best_j = j
-                        best_n = n_at
+                if (bid > yij or (bid == yij and zij >= 0 and i < zij)) and bid > best_bid:
+                    best_bid = bid
+                    best_j = j
+                    best_n = n_at
             if best_j < 0:
                 break
             # insert into the path at best_n, append to the bundle

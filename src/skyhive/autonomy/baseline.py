@@ -107,7 +107,7 @@ def greedy_bundles(tasks: TaskSet, pos: NDArray[np.float64], max_bundle: int,
         path[i, at] = j
         plen[i] = k + 1
         last[i] = np.float32(bid[i])
-        for d in np.flatnonzero(bj == j).tolist() + [i]:
+        for d in [*np.flatnonzero(bj == j).tolist(), i]:
             refresh(int(d))
     vals = K.path_values(p, ta, sp, path, plen.astype(np.int32), now, ln_lam, tk.pos, tk.value, tk.t_start,
                          tk.t_end, tk.service)

@@ -143,9 +143,9 @@ class CBBA:
         return st
 
     def run(self, transport: Transport, max_rounds: int = 1000) -> int:
-        """Step until every live drone has been unchanged for ``window`` rounds (and at least ``window`` +
-        ``stale_rounds`` rounds were run, so news that is still in flight -- a failure, a healed link -- gets its chance); return the
-        rounds run."""
+        """Step until every live drone has been unchanged for ``window`` rounds and at least ``window`` +
+        ``stale_rounds`` rounds were run (news still in flight: a failure, a healed link); return the
+        Return the rounds run."""
         start = self.round
         at_least = self.config.window + (self.config.stale_rounds or 0)  # a silent failure surfaces after expiry
         while self.round - start < max_rounds:
