@@ -47,7 +47,7 @@ def _poison(alg: CBBA, keep: int, rng: np.random.Generator) -> None:
     alg.blen[other] = rng.integers(0, alg.bundle.shape[1] + 1, other.sum())
     alg.pos[other] = rng.uniform(-5000, 5000, (other.sum(), 3))
     alg.speed_arr[other] = rng.uniform(1, 30, other.sum())
-    alg.cap[other] = rng.integers(0, 8, other.sum()).astype(np.uint32)
+    alg.cap_arr[other] = rng.integers(0, 8, other.sum()).astype(np.uint32)
     alg.last_sent[other] = rng.integers(-5, alg.round, other.sum())
     alg.alive[other] = rng.random(other.sum()) < 0.5
 

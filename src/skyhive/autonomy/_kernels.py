@@ -260,7 +260,7 @@ def build_bundles(
                                          tp, val, ts, te, sv)
                 if n_at < 0 or c <= 0.0:
                     continue
-                bid = np.float32(min(c, prev_bid))
+                bid = float(np.float32(min(c, prev_bid)))  # bids travel as float32
                 yij = y[i, j]
                 zij = z[i, j]
                 if (bid > yij or (bid == yij and zij >= 0 and i < zij)) and bid > best_bid:
@@ -315,7 +315,7 @@ def best_candidate(i: int, taken: np.ndarray, path_i: np.ndarray, plen: int, pre
                                  tp, val, ts, te, sv)
         if n_at < 0 or c <= 0.0:
             continue
-        bid = np.float32(min(c, prev_bid))
+        bid = float(np.float32(min(c, prev_bid)))
         if bid > best_bid:
             best_bid = bid
             best_j = j

@@ -80,8 +80,7 @@ class CBBA:
     def __post_init__(self) -> None:
         n, m, cfg = self.n, len(self.tasks), self.config
         self.pos = np.ascontiguousarray(self.pos, dtype=np.float64)
-        if self.cap is None:
-            self.cap = np.zeros(n, np.uint32)
+        self.cap_arr = np.zeros(n, np.uint32) if self.cap is None else np.asarray(self.cap, np.uint32).copy()
         self.speed_arr = np.broadcast_to(np.asarray(self.speed, np.float64), (n,)).copy()
         if not (self.speed_arr > 0).all():
             raise ValueError("speed must be > 0")
@@ -123,7 +122,7 @@ class CBBA:
         todo = np.flatnonzero(self._dirty & self.alive & (self.blen < cfg.max_bundle)).astype(np.int64)
         if todo.size:
             K.build_bundles(todo, self.y, self.z, self.bundle, self.path, self.blen, self.pos, self.t_avail,
-                            self.speed_arr, self.cap, self.now, float(np.log(cfg.discount)), tk.pos, tk.value,
+                            self.speed_arr, self.cap_arr, self.now, float(np.log(cfg.discount)), tk.pos, tk.value,
                             tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active, changed)
         self._dirty[:] = False
         self.last_change[changed] = r
@@ -144,7 +143,7 @@ class CBBA:
 
     def run(self, transport: Transport, max_rounds: int = 1000) -> int:
         """Step until every live drone has been unchanged for ``window`` rounds and at least ``window`` +
-        ``stale_rounds`` rounds were run (news still in flight: a failure, a healed link); return the
+        ``stale_rounds`` rounds were run (news still in flight: a failure, a healed link).
         Return the rounds run."""
         start = self.round
         at_least = self.config.window + (self.config.stale_rounds or 0)  # a silent failure surfaces after expiry

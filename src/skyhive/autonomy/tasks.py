@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -72,9 +73,9 @@ class TaskSet:
             raise ValueError(f"pos: expected (k, 3) or (k, 2), got shape {p.shape}")
         k = p.shape[0]
 
-        def col(a: ArrayLike, dtype: type, name: str) -> NDArray[np.generic]:
-            arr = np.broadcast_to(np.asarray(a, dtype=dtype), (k,)).copy()
-            return arr
+        def col(a: ArrayLike, dtype: type, name: str) -> NDArray[Any]:
+            out: NDArray[Any] = np.broadcast_to(np.asarray(a, dtype=dtype), (k,)).copy()
+            return out
 
         v = col(value, np.float64, "value")
         ts = col(t_start, np.float64, "t_start")

@@ -18,15 +18,16 @@ Neighbours come from ``scipy.spatial.cKDTree.query_pairs``, so no N x N array.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 I32 = NDArray[np.int32]
-Payload = dict[str, NDArray[np.generic]]
+Payload = Mapping[str, NDArray[Any]]
 
 
 @dataclass
@@ -122,9 +123,9 @@ class DiskGraphTransport:
         for name, arr in payload.items():
             if arr.shape[0] != sender_ids.shape[0]:
                 raise ValueError(f"payload {name!r} has {arr.shape[0]} rows for {sender_ids.shape[0]} senders")
-        live = self.alive[sender_ids]
-        self.stats.broadcasts += int(live.sum())
-        self.stats.bytes_sent += int(live.sum()) * int(nbytes)
+        live = int(np.count_nonzero(self.alive[sender_ids]))
+        self.stats.broadcasts += live
+        self.stats.bytes_sent += live * int(nbytes)
         self._pending.setdefault(kind, []).append((sender_ids, payload, self._t))
 
     def tick(self, t: float) -> None:
@@ -146,8 +147,8 @@ class DiskGraphTransport:
             use = rows >= 0
             cand = links[use]
             rows = rows[use]
-            keep = self.rng.random(cand.shape[0]) >= self.loss
-            self.stats.dropped += int((~keep).sum())
+            keep: NDArray[np.bool_] = np.asarray(self.rng.random(cand.shape[0]) >= self.loss)
+            self.stats.dropped += int(keep.shape[0] - np.count_nonzero(keep))
             cand, rows = cand[keep], rows[keep]
             order = np.lexsort((cand[:, 0], cand[:, 1]))
             cand, rows = cand[order], rows[order]
