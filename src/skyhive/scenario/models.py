@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from skyhive.autonomy.config import TaskSpec
 from skyhive.scenario.base import Section
 
 SCHEMA_VERSION = 1
@@ -236,6 +237,7 @@ class Scenario(Section):
     events: list[Event] = Field(default_factory=list)
     safety: Safety = Field(default_factory=Safety)
     record: Record = Field(default_factory=Record)
+    tasks: list[TaskSpec] = Field(default_factory=list)
 
     @property
     def n_drones(self) -> int:
