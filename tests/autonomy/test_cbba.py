@@ -143,3 +143,34 @@ def test_deterministic() -> None:
         runs.append((alg.y.copy(), alg.z.copy(), alg.round, tr.stats.deliveries))
     assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
     assert runs[0][2:] == runs[1][2:]
+
+
+def test_low_battery_drone_hands_over_what_it_can_no_longer_fly() -> None:
+    alg, tr = setup(10, 30, seed=19, max_bundle=4, range_m=1200.0)
+    assert components(tr) == 1
+    alg.run(tr, 300)
+    owner0, c0 = alg.owners()
+    assert c0 == 0
+    weak = int(np.bincount(owner0[owner0 >= 0], minlength=10).argmax())
+    held = np.flatnonzero(owner0 == weak)
+    assert held.size >= 2
+    # endurance just enough to fly to its nearest task and nothing much further
+    d = np.linalg.norm(alg.tasks.pos - alg.pos[weak], axis=1)
+    limit = float(d.min() / 10.0 + 5.0)
+    alg.set_endurance([weak], limit)
+    alg.run(tr, 300)
+    owner1, c1 = alg.owners()
+    assert alg.converged() and c1 == 0 and alg.agreement() == 1.0
+    assert (owner1 == weak).sum() <= 1
+    assert (owner1[held] >= 0).sum() >= held.size - 1 or (owner1 >= 0).sum() >= (owner0 >= 0).sum() - 1
+    v = alg.path_values()
+    assert v[weak] >= 0  # its remaining path fits the new endurance (else the score would be -1)
+
+
+def test_endurance_limits_bids() -> None:
+    pos = np.array([[0.0, 0, 50]])
+    tasks = TaskSet()
+    tasks.add([[100.0, 0, 50], [1000.0, 0, 50]], value=5.0)
+    alg = CBBA(tasks, pos, endurance=50.0, config=CBBAConfig(max_bundle=2))  # 10 m/s: 100 m ok, 1 km not
+    alg.run(DiskGraphTransport(pos, 10.0, 0.0, np.random.default_rng(0)), 50)
+    assert alg.owners()[0].tolist() == [0, -1]

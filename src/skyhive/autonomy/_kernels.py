@@ -73,9 +73,11 @@ def consensus(
     receivers: np.ndarray, offsets: np.ndarray, senders: np.ndarray, rows: np.ndarray,
     py: np.ndarray, pz: np.ndarray, ps: np.ndarray, changed: np.ndarray,
 ) -> None:
-    """Apply every delivered message, in delivery order, to its receiver's (y, z, s) row."""
-    m_tasks = y.shape[1]
-    n_nodes = s.shape[1]
+    """Apply every delivered message, in delivery order, to its receiver's (y, z, s) row.
+
+    A message sent before tasks were added is shorter than the receiver's row: it says nothing about them."""
+    m_tasks = min(y.shape[1], py.shape[1])
+    n_nodes = min(s.shape[1], ps.shape[1])
     for q in prange(receivers.shape[0]):
         i = receivers[q]
         if not alive[i]:
@@ -162,11 +164,13 @@ def release(y: np.ndarray, z: np.ndarray, bundle: np.ndarray, path: np.ndarray, 
 
 
 @njit(cache=True)
-def _path_score(x0: np.ndarray, t0: float, speed: float, now: float, ln_lam: float, path: np.ndarray, plen: int,
+def _path_score(x0: np.ndarray, t0: float, lim: float, speed: float, now: float, ln_lam: float, path: np.ndarray,
+                plen: int,
                 ins_task: int, ins_at: int, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray,
                 sv: np.ndarray) -> float:
     """Score of ``path[:plen]`` with ``ins_task`` inserted before position ``ins_at`` (ins_task < 0: none):
-    sum of value * lambda^(arrival - now); -1 if a time window is missed."""
+    sum of value * lambda^(arrival - now); -1 if a time window is missed or the path ends after ``lim``
+    (the drone's endurance)."""
     t = t0
     px, py_, pz = x0[0], x0[1], x0[2]
     total = 0.0
@@ -188,19 +192,21 @@ def _path_score(x0: np.ndarray, t0: float, speed: float, now: float, ln_lam: flo
             return -1.0
         total += val[task] * math.exp(ln_lam * (arr - now))
         t = arr + sv[task]
+        if t > lim:
+            return -1.0
         px, py_, pz = tp[task, 0], tp[task, 1], tp[task, 2]
     return total
 
 
 @njit(cache=True)
-def best_insertion(i: int, x0: np.ndarray, t0: float, speed: float, now: float, ln_lam: float,
+def best_insertion(i: int, x0: np.ndarray, t0: float, lim: float, speed: float, now: float, ln_lam: float,
                    path_i: np.ndarray, plen: int, base: float, j: int,
                    tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray) -> tuple:
     """Marginal gain of task j at its best position in the path, and that position (-1 if infeasible)."""
     best = -1.0
     best_n = -1
     for n in range(plen + 1):
-        sc = _path_score(x0, t0, speed, now, ln_lam, path_i, plen, j, n, tp, val, ts, te, sv)
+        sc = _path_score(x0, t0, lim, speed, now, ln_lam, path_i, plen, j, n, tp, val, ts, te, sv)
         if sc >= 0.0 and sc - base > best:
             best = sc - base
             best_n = n
@@ -208,8 +214,8 @@ def best_insertion(i: int, x0: np.ndarray, t0: float, speed: float, now: float, 
 
 
 @njit(cache=True)
-def _direct_bound(x0: np.ndarray, t0: float, speed: float, now: float, ln_lam: float, j: int,
-                  tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray) -> float:
+def _direct_bound(x0: np.ndarray, t0: float, lim: float, speed: float, now: float, ln_lam: float, j: int,
+                  tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray) -> float:
     """Upper bound on any marginal gain of j (flying straight to it first); -1 if even that misses the window."""
     dx = tp[j, 0] - x0[0]
     dy = tp[j, 1] - x0[1]
@@ -217,7 +223,7 @@ def _direct_bound(x0: np.ndarray, t0: float, speed: float, now: float, ln_lam: f
     arr = t0 + math.sqrt(dx * dx + dy * dy + dz * dz) / speed
     if arr < ts[j]:
         arr = ts[j]
-    if arr > te[j]:
+    if arr > te[j] or arr + sv[j] > lim:
         return -1.0
     return val[j] * math.exp(ln_lam * (arr - now))
 
@@ -225,8 +231,8 @@ def _direct_bound(x0: np.ndarray, t0: float, speed: float, now: float, ln_lam: f
 @njit(cache=True, parallel=True)
 def build_bundles(
     todo: np.ndarray, y: np.ndarray, z: np.ndarray, bundle: np.ndarray, path: np.ndarray, blen: np.ndarray,
-    pos: np.ndarray, t_avail: np.ndarray, speed: np.ndarray, cap: np.ndarray, now: float, ln_lam: float,
-    tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray, req: np.ndarray,
+    pos: np.ndarray, t_avail: np.ndarray, t_limit: np.ndarray, speed: np.ndarray, cap: np.ndarray, now: float,
+    ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray, req: np.ndarray,
     active: np.ndarray, changed: np.ndarray,
 ) -> None:
     """Phase 1 of CBBA for each drone in ``todo``: greedily add the task with the best (warped) bid that beats
@@ -243,7 +249,8 @@ def build_bundles(
         added = False
         while blen[i] < max_len:
             nb = blen[i]
-            base = _path_score(x0, t_avail[i], speed[i], now, ln_lam, path[i], nb, -1, 0, tp, val, ts, te, sv)
+            base = _path_score(x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, path[i], nb, -1, 0,
+                               tp, val, ts, te, sv)
             cap_i = cap[i]
             prev_bid = np.inf if nb == 0 else float(y[i, bundle[i, nb - 1]])
             best_bid = 0.0
@@ -252,11 +259,11 @@ def build_bundles(
             for j in range(m_tasks):
                 if not active[j] or z[i, j] == i or (req[j] & cap_i) != req[j]:
                     continue
-                ub = _direct_bound(x0, t_avail[i], speed[i], now, ln_lam, j, tp, val, ts, te)
+                ub = _direct_bound(x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, j, tp, val, ts, te, sv)
                 # a bid never exceeds the direct-flight bound: skip tasks that cannot beat the winner or the best
                 if ub <= 0.0 or ub < y[i, j] or ub <= best_bid:
                     continue
-                c, n_at = best_insertion(i, x0, t_avail[i], speed[i], now, ln_lam, path[i], nb, base, j,
+                c, n_at = best_insertion(i, x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, path[i], nb, base, j,
                                          tp, val, ts, te, sv)
                 if n_at < 0 or c <= 0.0:
                     continue
@@ -283,35 +290,37 @@ def build_bundles(
 
 
 @njit(cache=True, parallel=True)
-def path_values(pos: np.ndarray, t_avail: np.ndarray, speed: np.ndarray, path: np.ndarray, blen: np.ndarray,
+def path_values(pos: np.ndarray, t_avail: np.ndarray, t_limit: np.ndarray, speed: np.ndarray, path: np.ndarray,
+                blen: np.ndarray,
                 now: float, ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray,
                 sv: np.ndarray) -> np.ndarray:
     """True (unwarped) score of each drone's path; -1 where a window is missed."""
     out = np.zeros(path.shape[0])
     for i in prange(path.shape[0]):
-        out[i] = _path_score(pos[i], t_avail[i], speed[i], now, ln_lam, path[i], blen[i], -1, 0,
+        out[i] = _path_score(pos[i], t_avail[i], t_limit[i], speed[i], now, ln_lam, path[i], blen[i], -1, 0,
                              tp, val, ts, te, sv)
     return out
 
 
 @njit(cache=True)
 def best_candidate(i: int, taken: np.ndarray, path_i: np.ndarray, plen: int, prev_bid: float,
-                   pos: np.ndarray, t_avail: np.ndarray, speed: np.ndarray, cap: np.ndarray, now: float,
+                   pos: np.ndarray, t_avail: np.ndarray, t_limit: np.ndarray, speed: np.ndarray, cap: np.ndarray,
+                   now: float,
                    ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray,
                    req: np.ndarray, active: np.ndarray) -> tuple:
     """Centralized greedy helper: drone i's best (warped bid, task, insertion point) among untaken tasks."""
     x0 = pos[i]
-    base = _path_score(x0, t_avail[i], speed[i], now, ln_lam, path_i, plen, -1, 0, tp, val, ts, te, sv)
+    base = _path_score(x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, path_i, plen, -1, 0, tp, val, ts, te, sv)
     best_bid = 0.0
     best_j = -1
     best_n = -1
     for j in range(tp.shape[0]):
         if taken[j] or not active[j] or (req[j] & cap[i]) != req[j]:
             continue
-        ub = _direct_bound(x0, t_avail[i], speed[i], now, ln_lam, j, tp, val, ts, te)
+        ub = _direct_bound(x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, j, tp, val, ts, te, sv)
         if ub <= best_bid:
             continue
-        c, n_at = best_insertion(i, x0, t_avail[i], speed[i], now, ln_lam, path_i, plen, base, j,
+        c, n_at = best_insertion(i, x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, path_i, plen, base, j,
                                  tp, val, ts, te, sv)
         if n_at < 0 or c <= 0.0:
             continue
@@ -324,8 +333,9 @@ def best_candidate(i: int, taken: np.ndarray, path_i: np.ndarray, plen: int, pre
 
 
 @njit(cache=True, parallel=True)
-def direct_scores(pos: np.ndarray, t_avail: np.ndarray, speed: np.ndarray, cap: np.ndarray, now: float,
-                  ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray,
+def direct_scores(pos: np.ndarray, t_avail: np.ndarray, t_limit: np.ndarray, speed: np.ndarray, cap: np.ndarray,
+                  now: float,
+                  ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray,
                   req: np.ndarray, active: np.ndarray) -> np.ndarray:
     """(N, M) score of each drone flying straight to each task (0 where infeasible): the single-assignment
     benefit matrix for the centralized baseline."""
@@ -335,7 +345,7 @@ def direct_scores(pos: np.ndarray, t_avail: np.ndarray, speed: np.ndarray, cap: 
     for i in prange(n):
         for j in range(m):
             if active[j] and (req[j] & cap[i]) == req[j]:
-                b = _direct_bound(pos[i], t_avail[i], speed[i], now, ln_lam, j, tp, val, ts, te)
+                b = _direct_bound(pos[i], t_avail[i], t_limit[i], speed[i], now, ln_lam, j, tp, val, ts, te, sv)
                 if b > 0.0:
                     out[i, j] = b
     return out

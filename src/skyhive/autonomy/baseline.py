@@ -31,19 +31,22 @@ class Plan:
 
 
 def _prep(pos: NDArray[np.float64], speed: float | NDArray[np.float64], cap: NDArray[np.uint32] | None,
-          now: float) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.uint32]]:
+          now: float, endurance: float | NDArray[np.float64] = np.inf
+          ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+                     NDArray[np.uint32]]:
     n = pos.shape[0]
     sp = np.broadcast_to(np.asarray(speed, np.float64), (n,)).copy()
     cp = np.zeros(n, np.uint32) if cap is None else np.asarray(cap, np.uint32)
-    return np.ascontiguousarray(pos, np.float64), np.full(n, now), sp, cp
+    lim = now + np.broadcast_to(np.asarray(endurance, np.float64), (n,))
+    return np.ascontiguousarray(pos, np.float64), np.full(n, now), lim, sp, cp
 
 
 def benefit_matrix(tasks: TaskSet, pos: NDArray[np.float64], speed: float | NDArray[np.float64] = 10.0,
                    discount: float = 0.999, cap: NDArray[np.uint32] | None = None, now: float = 0.0
                    ) -> NDArray[np.float64]:
-    p, ta, sp, cp = _prep(pos, speed, cap, now)
-    return np.asarray(K.direct_scores(p, ta, sp, cp, now, float(np.log(discount)), tasks.pos, tasks.value,
-                                      tasks.t_start, tasks.t_end, tasks.req_cap, tasks.active))
+    p, ta, lim, sp, cp = _prep(pos, speed, cap, now)
+    return np.asarray(K.direct_scores(p, ta, lim, sp, cp, now, float(np.log(discount)), tasks.pos, tasks.value,
+                                      tasks.t_start, tasks.t_end, tasks.service, tasks.req_cap, tasks.active))
 
 
 def optimal_single(tasks: TaskSet, pos: NDArray[np.float64], speed: float | NDArray[np.float64] = 10.0,
@@ -72,7 +75,7 @@ def greedy_bundles(tasks: TaskSet, pos: NDArray[np.float64], max_bundle: int,
                    speed: float | NDArray[np.float64] = 10.0, discount: float = 0.999,
                    cap: NDArray[np.uint32] | None = None, now: float = 0.0) -> Plan:
     """Centralized sequential greedy: repeatedly give the globally best (drone, task) bid; ties to lower ids."""
-    p, ta, sp, cp = _prep(pos, speed, cap, now)
+    p, ta, lim, sp, cp = _prep(pos, speed, cap, now)
     n, m = p.shape[0], len(tasks)
     ln_lam = float(np.log(discount))
     taken = np.zeros(m, bool)
@@ -88,7 +91,7 @@ def greedy_bundles(tasks: TaskSet, pos: NDArray[np.float64], max_bundle: int,
         if plen[i] >= max_bundle:
             bid[i], bj[i], bn[i] = 0.0, -1, -1
             return
-        b, j, at = K.best_candidate(i, taken, path[i], int(plen[i]), float(last[i]), p, ta, sp, cp, now, ln_lam,
+        b, j, at = K.best_candidate(i, taken, path[i], int(plen[i]), float(last[i]), p, ta, lim, sp, cp, now, ln_lam,
                                     tk.pos, tk.value, tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active)
         bid[i], bj[i], bn[i] = b, j, at
 
@@ -109,7 +112,7 @@ def greedy_bundles(tasks: TaskSet, pos: NDArray[np.float64], max_bundle: int,
         last[i] = np.float32(bid[i])
         for d in [*np.flatnonzero(bj == j).tolist(), i]:
             refresh(int(d))
-    vals = K.path_values(p, ta, sp, path, plen.astype(np.int32), now, ln_lam, tk.pos, tk.value, tk.t_start,
+    vals = K.path_values(p, ta, lim, sp, path, plen.astype(np.int32), now, ln_lam, tk.pos, tk.value, tk.t_start,
                          tk.t_end, tk.service)
     paths = [path[i, : plen[i]].tolist() for i in range(n)]
     return Plan(float(np.asarray(vals)[np.asarray(vals) > 0].sum()), owner, paths)

@@ -74,6 +74,7 @@ class CBBA:
     pos: NDArray[np.float64]
     cap: NDArray[np.uint32] | None = None
     speed: NDArray[np.float64] | float = 10.0
+    endurance: NDArray[np.float64] | float = np.inf  # seconds of flight left per drone
     config: CBBAConfig = field(default_factory=CBBAConfig)
     now: float = 0.0
 
@@ -85,6 +86,7 @@ class CBBA:
         if not (self.speed_arr > 0).all():
             raise ValueError("speed must be > 0")
         self.t_avail = np.full(n, self.now)
+        self.t_limit = self.t_avail + np.broadcast_to(np.asarray(self.endurance, np.float64), (n,))
         self.y = np.zeros((n, m), np.float32)
         self.z = np.full((n, m), -1, np.int32)
         self.s = np.full((n, n), -1, np.int32)
@@ -95,6 +97,7 @@ class CBBA:
         self.last_change = np.zeros(n, np.int64)
         self.last_sent = np.full(n, -(10**9), np.int64)
         self._dirty = np.ones(n, bool)  # own row changed since the last bundle build
+        self._force_change = np.zeros(n, bool)  # own row changed outside a round (battery)
         self.round = 0
         self.history: list[RoundStats] = []
 
@@ -109,7 +112,8 @@ class CBBA:
         r = self.round
         cfg = self.config
         tk = self.tasks
-        changed = np.zeros(self.n, bool)
+        changed = self._force_change.copy()
+        self._force_change[:] = False
         inbox = transport.inbox(KIND)
         if len(inbox):
             recv = np.unique(inbox.receivers).astype(np.int64)
@@ -122,6 +126,7 @@ class CBBA:
         todo = np.flatnonzero(self._dirty & self.alive & (self.blen < cfg.max_bundle)).astype(np.int64)
         if todo.size:
             K.build_bundles(todo, self.y, self.z, self.bundle, self.path, self.blen, self.pos, self.t_avail,
+                            self.t_limit,
                             self.speed_arr, self.cap_arr, self.now, float(np.log(cfg.discount)), tk.pos, tk.value,
                             tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active, changed)
         self._dirty[:] = False
@@ -189,9 +194,9 @@ class CBBA:
 
     def path_values(self) -> NDArray[np.float64]:
         tk = self.tasks
-        return np.asarray(K.path_values(self.pos, self.t_avail, self.speed_arr, self.path, self.blen, self.now,
-                                        float(np.log(self.config.discount)), tk.pos, tk.value, tk.t_start,
-                                        tk.t_end, tk.service))
+        return np.asarray(K.path_values(self.pos, self.t_avail, self.t_limit, self.speed_arr, self.path, self.blen,
+                                        self.now, float(np.log(self.config.discount)), tk.pos, tk.value,
+                                        tk.t_start, tk.t_end, tk.service))
 
     def total_value(self) -> float:
         """Objective of the live drones' plans (true path scores, not the warped bids)."""
@@ -203,6 +208,21 @@ class CBBA:
     def fail(self, ids: NDArray[np.int64] | list[int]) -> None:
         """Drones stop (crash, battery): they neither send nor receive; the others find out by silence."""
         self.alive[np.asarray(ids, np.int64)] = False
+
+    def set_endurance(self, ids: NDArray[np.int64] | list[int], seconds: float | NDArray[np.float64]) -> None:
+        """A drone's battery estimate changed (its own state): it gives up its bundle and bids again within
+        the new limit; the others see the released tasks through consensus and take what it no longer can."""
+        ids = np.asarray(ids, np.int64)
+        self.t_limit[ids] = self.t_avail[ids] + np.asarray(seconds, np.float64)
+        for i in ids.tolist():  # a handful of drones per event, each touching only its own row
+            own = self.bundle[i, : self.blen[i]]
+            self.y[i, own] = 0.0
+            self.z[i, own] = -1
+            self.bundle[i] = -1
+            self.path[i] = -1
+            self.blen[i] = 0
+        self._dirty[ids] = True
+        self._force_change[ids] = True
 
     def add_tasks(self, count: int) -> None:
         """Grow every drone's knowledge for tasks already appended to ``self.tasks`` (operator tasking).
