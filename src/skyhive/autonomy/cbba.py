@@ -199,7 +199,8 @@ class CBBA:
                                         tk.t_start, tk.t_end, tk.service))
 
     def total_value(self) -> float:
-        """Objective of the live drones' plans (true path scores, not the warped bids)."""
+        """Objective of the live drones' plans (true path scores, not the warped bids); a task claimed twice
+        (a conflict) counts twice, so compare values only for conflict-free plans."""
         v = self.path_values()[self.alive]
         return float(v[v > 0].sum())
 
