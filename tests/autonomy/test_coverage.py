@@ -58,3 +58,26 @@ def test_strip_through_a_notch_keeps_both_pieces() -> None:
     plan = plan_coverage(u_shape, 2, alt_m=50.0, fov_deg=60.0, angle_deg=90.0)  # cuts across the two arms
     assert sum(p.area for p in plan.parts) == pytest.approx(u_shape.area, rel=1e-6)
     assert plan.coverage().min() >= 0.97
+
+
+def test_survey_shares_are_allocated_to_distinct_drones() -> None:
+    from skyhive.autonomy.cbba import CBBA, CBBAConfig
+    from skyhive.autonomy.coverage import add_survey_tasks
+    from skyhive.autonomy.tasks import TaskSet
+    from skyhive.autonomy.transport import DiskGraphTransport
+
+    tasks = TaskSet()
+    area = box(0, 0, 900, 400)
+    ids, plan = add_survey_tasks(tasks, area, 3, alt_m=60.0, fov_deg=70.0, speed_mps=10.0, value=30.0)
+    assert ids.tolist() == [0, 1, 2]
+    assert np.allclose(tasks.service, plan.lengths() / 10.0) and (tasks.service > 0).all()
+    assert np.allclose(tasks.value, 10.0)
+    pos = np.array([[-100.0, 200, 60], [450, -100, 60], [1000, 200, 60], [450, 500, 60]])
+    alg = CBBA(tasks, pos, config=CBBAConfig(max_bundle=1))
+    alg.run(DiskGraphTransport(pos, 2000.0, 0.1, np.random.default_rng(0)), 200)
+    owner, conflicts = alg.owners()
+    assert conflicts == 0 and (owner >= 0).all() and len(set(owner.tolist())) == 3
+    from skyhive.autonomy import baseline as B
+
+    assert owner.tolist() == B.greedy_bundles(tasks, pos, 1).owner.tolist()
+    assert alg.total_value() >= 0.9 * B.optimal_single(tasks, pos).value

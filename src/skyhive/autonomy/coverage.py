@@ -23,6 +23,8 @@ from numpy.typing import NDArray
 from shapely import affinity
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon
 
+from skyhive.autonomy.tasks import TaskKind, TaskSet
+
 
 def footprint_width(alt_m: float, fov_deg: float) -> float:
     """Ground width seen by a nadir camera with horizontal field of view ``fov_deg`` at height ``alt_m``."""
@@ -134,3 +136,19 @@ def plan_coverage(area: Polygon, k: int, alt_m: float, fov_deg: float, overlap: 
         else:
             paths.append(np.zeros((0, 2)))
     return CoveragePlan(parts, paths, width, angle)
+
+
+def add_survey_tasks(tasks: TaskSet, area: Polygon, k: int, alt_m: float, fov_deg: float, speed_mps: float,
+                     value: float = 1.0, overlap: float = 0.1, req_cap: int = 0
+                     ) -> tuple[NDArray[np.int64], CoveragePlan]:
+    """Turn one survey area into ``k`` allocatable shares: each share is a task at its path's first waypoint
+    whose service time is the time to fly its lawnmower path, worth ``value / k``.  The allocator then hands
+    the shares to drones like any other task (a drone may take several)."""
+    if speed_mps <= 0:
+        raise ValueError(f"speed_mps must be > 0, got {speed_mps}")
+    plan = plan_coverage(area, k, alt_m, fov_deg, overlap)
+    starts = np.array([p[0] if len(p) else np.asarray(part.representative_point().coords[0])
+                       for p, part in zip(plan.paths, plan.parts, strict=True)], dtype=np.float64)
+    ids = tasks.add(np.column_stack([starts, np.full(k, alt_m)]), value=value / k, kind=int(TaskKind.SURVEY),
+                    service=plan.lengths() / speed_mps, req_cap=req_cap)
+    return ids, plan
