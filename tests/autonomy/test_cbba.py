@@ -66,6 +66,11 @@ def test_packet_loss_still_converges_within_10pct() -> None:
     assert tr.stats.dropped > 0
     opt = B.optimal_single(alg.tasks, alg.pos)
     assert alg.total_value() >= 0.9 * opt.value
+    met = alg.metrics()
+    assert met["alloc_converged"] and met["alloc_conflicts"] == 0 and met["alloc_tasks_assigned"] == 40
+    assert met["alloc_broadcasts"] == tr.stats.broadcasts
+    # the last round's broadcasts were delivered by the final tick but not yet read by a round
+    assert met["alloc_deliveries"] + len(tr.inbox("cbba")) == tr.stats.deliveries
 
 
 def test_drone_failure_tasks_taken_by_others() -> None:

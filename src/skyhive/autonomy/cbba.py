@@ -204,6 +204,22 @@ class CBBA:
         v = self.path_values()[self.alive]
         return float(v[v > 0].sum())
 
+    def metrics(self) -> dict[str, float | int | bool]:
+        """Summary figures for a run summary (issue #4 metrics that the allocator itself knows)."""
+        owner, conflicts = self.owners()
+        return {
+            "alloc_rounds": self.round,
+            "alloc_settled_round": self.converged_round(),
+            "alloc_converged": self.converged(),
+            "alloc_broadcasts": int(sum(h.senders for h in self.history)),
+            "alloc_deliveries": int(sum(h.delivered for h in self.history)),
+            "alloc_conflicts": conflicts,
+            "alloc_agreement": self.agreement(),
+            "alloc_tasks_assigned": int((owner[self.tasks.active] >= 0).sum()),
+            "alloc_tasks_active": int(self.tasks.active.sum()),
+            "alloc_value": self.total_value(),
+        }
+
     # -- changes -------------------------------------------------------------------------------------
 
     def fail(self, ids: NDArray[np.int64] | list[int]) -> None:
