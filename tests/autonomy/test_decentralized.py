@@ -41,6 +41,7 @@ def _poison(alg: CBBA, keep: int, rng: np.random.Generator) -> None:
     other = np.arange(n) != keep
     alg.y[other] = rng.uniform(0, 50, (other.sum(), m)).astype(np.float32)
     alg.z[other] = rng.integers(-1, n, (other.sum(), m))
+    alg.t[other] = rng.integers(-1, alg.round + 5, (other.sum(), m))
     alg.s[other] = rng.integers(-1, alg.round + 5, (other.sum(), n))
     alg.bundle[other] = rng.integers(0, m, alg.bundle[other].shape)
     alg.path[other] = rng.integers(0, m, alg.path[other].shape)
@@ -66,7 +67,7 @@ def test_poisoned_other_rows_do_not_change_a_drones_round() -> None:
         assert not np.array_equal(dirty.y, clean.y)  # the poison is real
         clean.step(Replay(box, TransportStats()))
         dirty.step(Replay(box, TransportStats()))
-        for name in ("y", "z", "s", "bundle", "path", "blen", "last_change"):
+        for name in ("y", "z", "t", "s", "bundle", "path", "blen", "last_change"):
             assert np.array_equal(getattr(clean, name)[i], getattr(dirty, name)[i]), (name, i)
         checked += 1
     assert checked == 8

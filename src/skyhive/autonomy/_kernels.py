@@ -67,14 +67,31 @@ def _action(i: int, k: int, yk: float, zk: int, yi: float, zi: int, s_i: np.ndar
     return LEAVE
 
 
+@njit(cache=True, inline="always")
+def _tie_newer(i: int, zk: int, zi: int, tk: int, ti: int, s_i: np.ndarray, s_k: np.ndarray) -> bool:
+    """Tie-break for a LEAVE between two different views: take the sender's entry if it was decided later
+    (per-task info time) and the receiver has no strictly newer news of either claimed winner.
+
+    With synchronous rounds, relayed timestamps tie often (two neighbours as many hops from the winner);
+    Table 1 then leaves both views in place for ever -- a stale claim survives next to the true one.  The
+    receiver's own claims are never touched by this rule (it knows best what it holds)."""
+    if zk == i or zi == i or tk <= ti:
+        return False
+    if zk >= 0 and s_i[zk] > s_k[zk]:
+        return False
+    return not (zi >= 0 and s_i[zi] > s_k[zi])
+
+
 @njit(cache=True, parallel=True)
 def consensus(
-    y: np.ndarray, z: np.ndarray, s: np.ndarray, alive: np.ndarray,
+    y: np.ndarray, z: np.ndarray, t: np.ndarray, s: np.ndarray, alive: np.ndarray,
     receivers: np.ndarray, offsets: np.ndarray, senders: np.ndarray, rows: np.ndarray,
-    py: np.ndarray, pz: np.ndarray, ps: np.ndarray, changed: np.ndarray,
+    py: np.ndarray, pz: np.ndarray, pt: np.ndarray, ps: np.ndarray, changed: np.ndarray,
 ) -> None:
-    """Apply every delivered message, in delivery order, to its receiver's (y, z, s) row.
+    """Apply every delivered message, in delivery order, to its receiver's (y, z, t, s) row.
 
+    ``t`` is the round in which an entry was decided (bid, reset); it travels with the entry and only breaks
+    ties that Table 1 leaves open (see ``_tie_newer``).
     A message sent before tasks were added is shorter than the receiver's row: it says nothing about them."""
     m_tasks = min(y.shape[1], py.shape[1])
     n_nodes = min(s.shape[1], ps.shape[1])
@@ -91,14 +108,18 @@ def consensus(
                 if py[r, j] == y[i, j] and pz[r, j] == z[i, j]:
                     continue  # same view: no rule of Table 1 changes anything
                 a = _action(i, k, py[r, j], pz[r, j], y[i, j], z[i, j], s_i, s_k)
+                if a == LEAVE and _tie_newer(i, pz[r, j], z[i, j], pt[r, j], t[i, j], s_i, s_k):
+                    a = UPDATE
                 if a == UPDATE:
                     if y[i, j] != py[r, j] or z[i, j] != pz[r, j]:
                         y[i, j] = py[r, j]
                         z[i, j] = pz[r, j]
+                        t[i, j] = pt[r, j]  # the adopted entry keeps its own decision time
                         changed[i] = True
                 elif a == RESET and z[i, j] >= 0:
                     y[i, j] = 0.0
                     z[i, j] = -1
+                    t[i, j] = max(t[i, j], pt[r, j])
                     changed[i] = True
             # Timestamps after the table: s_im <- max(s_im, s_km) (s_kk is the sending round).
             for mm in range(n_nodes):
@@ -107,7 +128,7 @@ def consensus(
 
 
 @njit(cache=True, parallel=True)
-def expire_stale(y: np.ndarray, z: np.ndarray, s: np.ndarray, alive: np.ndarray, now: int, stale: int,
+def expire_stale(y: np.ndarray, z: np.ndarray, t: np.ndarray, s: np.ndarray, alive: np.ndarray, now: int, stale: int,
                  changed: np.ndarray) -> None:
     """Drop a winning bid whose winner this drone has not heard of (even by relay) for ``stale`` rounds."""
     for i in prange(y.shape[0]):
@@ -118,11 +139,13 @@ def expire_stale(y: np.ndarray, z: np.ndarray, s: np.ndarray, alive: np.ndarray,
             if m >= 0 and m != i and now - s[i, m] > stale:
                 y[i, j] = 0.0
                 z[i, j] = -1
+                t[i, j] = now
                 changed[i] = True
 
 
 @njit(cache=True, parallel=True)
-def release(y: np.ndarray, z: np.ndarray, bundle: np.ndarray, path: np.ndarray, blen: np.ndarray,
+def release(y: np.ndarray, z: np.ndarray, t: np.ndarray, now: int, bundle: np.ndarray, path: np.ndarray,
+            blen: np.ndarray,
             alive: np.ndarray, active: np.ndarray, changed: np.ndarray) -> None:
     """Bundle release: cut the bundle at the first task this drone no longer wins (or that was cancelled);
     bids for the tasks after it were made on top of it, so they are reset (Choi et al. 2009, eq. 6-7)."""
@@ -143,17 +166,18 @@ def release(y: np.ndarray, z: np.ndarray, bundle: np.ndarray, path: np.ndarray, 
             if z[i, j] == i and (n > cut or not active[j]):
                 y[i, j] = 0.0
                 z[i, j] = -1
+                t[i, j] = now
         # keep the path order of the surviving tasks
         w = 0
         for p in range(nb):
-            t = path[i, p]
+            task = path[i, p]
             keep = False
             for n in range(cut):
-                if bundle[i, n] == t:
+                if bundle[i, n] == task:
                     keep = True
                     break
             if keep:
-                path[i, w] = t
+                path[i, w] = task
                 w += 1
         for p in range(w, path.shape[1]):
             path[i, p] = -1
@@ -230,7 +254,8 @@ def _direct_bound(x0: np.ndarray, t0: float, lim: float, speed: float, now: floa
 
 @njit(cache=True, parallel=True)
 def build_bundles(
-    todo: np.ndarray, y: np.ndarray, z: np.ndarray, bundle: np.ndarray, path: np.ndarray, blen: np.ndarray,
+    todo: np.ndarray, y: np.ndarray, z: np.ndarray, t: np.ndarray, rnd: int, bundle: np.ndarray, path: np.ndarray,
+    blen: np.ndarray,
     pos: np.ndarray, t_avail: np.ndarray, t_limit: np.ndarray, speed: np.ndarray, cap: np.ndarray, now: float,
     ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray, req: np.ndarray,
     active: np.ndarray, changed: np.ndarray,
@@ -284,6 +309,7 @@ def build_bundles(
             blen[i] = nb + 1
             y[i, best_j] = best_bid
             z[i, best_j] = i
+            t[i, best_j] = rnd
             added = True
         if added:
             changed[i] = True

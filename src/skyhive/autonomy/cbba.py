@@ -89,6 +89,7 @@ class CBBA:
         self.t_limit = self.t_avail + np.broadcast_to(np.asarray(self.endurance, np.float64), (n,))
         self.y = np.zeros((n, m), np.float32)
         self.z = np.full((n, m), -1, np.int32)
+        self.t = np.full((n, m), -1, np.int32)  # round in which each entry was decided (tie-break only)
         self.s = np.full((n, n), -1, np.int32)
         self.bundle = np.full((n, cfg.max_bundle), -1, np.int32)
         self.path = np.full((n, cfg.max_bundle), -1, np.int32)
@@ -117,15 +118,15 @@ class CBBA:
         inbox = transport.inbox(KIND)
         if len(inbox):
             recv = np.unique(inbox.receivers).astype(np.int64)
-            K.consensus(self.y, self.z, self.s, self.alive, recv, inbox.offsets, inbox.senders, inbox.rows,
-                        inbox.payload["y"], inbox.payload["z"], inbox.payload["s"], changed)
+            K.consensus(self.y, self.z, self.t, self.s, self.alive, recv, inbox.offsets, inbox.senders, inbox.rows,
+                        inbox.payload["y"], inbox.payload["z"], inbox.payload["t"], inbox.payload["s"], changed)
         if cfg.stale_rounds is not None:
-            K.expire_stale(self.y, self.z, self.s, self.alive, r, cfg.stale_rounds, changed)
-        K.release(self.y, self.z, self.bundle, self.path, self.blen, self.alive, tk.active, changed)
+            K.expire_stale(self.y, self.z, self.t, self.s, self.alive, r, cfg.stale_rounds, changed)
+        K.release(self.y, self.z, self.t, r, self.bundle, self.path, self.blen, self.alive, tk.active, changed)
         self._dirty |= changed
         todo = np.flatnonzero(self._dirty & self.alive & (self.blen < cfg.max_bundle)).astype(np.int64)
         if todo.size:
-            K.build_bundles(todo, self.y, self.z, self.bundle, self.path, self.blen, self.pos, self.t_avail,
+            K.build_bundles(todo, self.y, self.z, self.t, r, self.bundle, self.path, self.blen, self.pos, self.t_avail,
                             self.t_limit,
                             self.speed_arr, self.cap_arr, self.now, float(np.log(cfg.discount)), tk.pos, tk.value,
                             tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active, changed)
@@ -137,8 +138,8 @@ class CBBA:
         if senders.size:
             self.s[senders, senders] = r
             self.last_sent[senders] = r
-            payload = {"y": self.y[senders], "z": self.z[senders], "s": self.s[senders]}
-            transport.broadcast(KIND, senders, payload, nbytes=8 * len(tk) + 4 * self.n)
+            payload = {"y": self.y[senders], "z": self.z[senders], "t": self.t[senders], "s": self.s[senders]}
+            transport.broadcast(KIND, senders, payload, nbytes=12 * len(tk) + 4 * self.n)
         del ids
         st = RoundStats(r, int(changed.sum()), int(senders.size), len(inbox))
         self.history.append(st)
@@ -192,6 +193,12 @@ class CBBA:
         zz = self.z[self.alive][:, act]
         return float((zz == owner[act][None, :]).mean()) if zz.size else 1.0
 
+    def disagreements(self) -> int:
+        """Number of (live drone, active task) pairs whose view of the winner differs from the bundles."""
+        owner, _ = self.owners()
+        act = self.tasks.active
+        return int((self.z[self.alive][:, act] != owner[act][None, :]).sum())
+
     def path_values(self) -> NDArray[np.float64]:
         tk = self.tasks
         return np.asarray(K.path_values(self.pos, self.t_avail, self.t_limit, self.speed_arr, self.path, self.blen,
@@ -235,6 +242,7 @@ class CBBA:
             own = self.bundle[i, : self.blen[i]]
             self.y[i, own] = 0.0
             self.z[i, own] = -1
+            self.t[i, own] = self.round
             self.bundle[i] = -1
             self.path[i] = -1
             self.blen[i] = 0
@@ -251,6 +259,7 @@ class CBBA:
             raise ValueError(f"expected {count} new tasks in the task set, found {m_new - m_old}")
         self.y = np.ascontiguousarray(np.pad(self.y, ((0, 0), (0, count))))
         self.z = np.ascontiguousarray(np.pad(self.z, ((0, 0), (0, count)), constant_values=-1))
+        self.t = np.ascontiguousarray(np.pad(self.t, ((0, 0), (0, count)), constant_values=-1))
         self._dirty[:] = True
 
     def cancel_tasks(self, ids: NDArray[np.int64] | list[int]) -> None:
