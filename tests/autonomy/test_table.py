@@ -46,3 +46,20 @@ def act(zk: int, zi: int, yk: float = 5.0, yi: float = 5.0, newer_m: bool | None
 ])
 def test_table_row(args: tuple, want: int) -> None:
     assert act(*args) == want
+
+
+def test_tie_break_only_where_table_leaves_and_news_is_not_older() -> None:
+    from skyhive.autonomy._kernels import _tie_newer
+
+    eq = np.full(4, 10, np.int32)
+    newer_i = eq.copy()
+    newer_i[N] = 11
+    # equal news of both claimed winners, sender's entry decided later: take it
+    assert _tie_newer(I, M, N, 7, 5, eq, eq)
+    assert _tie_newer(I, NONE, N, 7, 5, eq, eq)  # a later "nobody" (a release) also travels
+    # entry not later, or the receiver has strictly newer news of a claimed winner: keep the table's LEAVE
+    assert not _tie_newer(I, M, N, 5, 5, eq, eq)
+    assert not _tie_newer(I, M, N, 7, 5, newer_i, eq)
+    # the receiver's own claim, or a claim that the receiver wins, is never overridden by the tie rule
+    assert not _tie_newer(I, M, I, 7, 5, eq, eq)
+    assert not _tie_newer(I, I, N, 7, 5, eq, eq)

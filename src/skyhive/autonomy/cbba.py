@@ -4,18 +4,20 @@ Every drone i keeps its own knowledge row:
 
 * ``y[i, j]`` (float32) -- the winning bid it believes for task j,
 * ``z[i, j]`` (int32)   -- who it believes wins j (-1: nobody),
+* ``t[i, j]`` (int32)   -- the round that entry was decided (bid, release, expiry): breaks the timestamp ties
+  that Table 1 leaves open (docs/autonomy.md),
 * ``s[i, k]`` (int32)   -- the last round it heard from drone k, directly or by relay,
 * its bundle (tasks in the order it bid) and path (the order it will fly them).
 
 A round is: consensus over the messages delivered this round (the full Table-1 rules), expiry of bids
 whose winner went silent, bundle release after an outbid task, bundle building, and a broadcast of the
-drone's (y, z, s) row.  All of it is one array pass over the drones (numba, ``prange``), and each drone's
+drone's (y, z, t, s) row.  All of it is one array pass over the drones (numba, ``prange``), and each drone's
 update reads only its own row and its inbox (see ``_kernels.py``).
 
-Memory (the reason for the dtypes): y float32 + z int32 is 8 bytes per (drone, task) -- 160 MB at
+Memory (the reason for the dtypes): y float32 + z int32 + t int32 is 12 bytes per (drone, task) -- 240 MB at
 N = 2,000 x M = 10,000, plus the same again for the round's broadcast snapshot -- and s is 4 N^2 bytes
 (16 MB at N = 2,000).  That is each drone's own CBBA state laid side by side; a drone's message is its
-row (8 M + 4 N bytes: 88 kB at M = 10,000, counted in ``bytes_sent``).
+row (12 M + 4 N bytes: 128 kB at M = 10,000, counted in ``bytes_sent``).
 
 Scoring: a drone's path value is sum_j value_j * lambda^(arrival_j - now) with arrival times from flying the
 path in order at the drone's speed, waiting for a window to open and staying the service time.  A task's
