@@ -179,3 +179,20 @@ def test_endurance_limits_bids() -> None:
     alg = CBBA(tasks, pos, endurance=50.0, config=CBBAConfig(max_bundle=2))  # 10 m/s: 100 m ok, 1 km not
     alg.run(DiskGraphTransport(pos, 10.0, 0.0, np.random.default_rng(0)), 50)
     assert alg.owners()[0].tolist() == [0, -1]
+
+
+def test_bad_construction_is_a_clear_error() -> None:
+    import pytest
+
+    tasks = TaskSet()
+    tasks.add([[0.0, 0, 50]])
+    with pytest.raises(ValueError, match="pos"):
+        CBBA(tasks, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="cap"):
+        CBBA(tasks, np.zeros((3, 3)), cap=np.zeros(2, np.uint32))
+    with pytest.raises(ValueError, match="speed"):
+        CBBA(tasks, np.zeros((3, 3)), speed=0.0)
+    with pytest.raises(ValueError, match="endurance"):
+        CBBA(tasks, np.zeros((3, 3)), endurance=-1.0)
+    with pytest.raises(ValueError, match="max_bundle"):
+        CBBAConfig(max_bundle=0)

@@ -81,8 +81,14 @@ class CBBA:
     now: float = 0.0
 
     def __post_init__(self) -> None:
-        n, m, cfg = self.n, len(self.tasks), self.config
         self.pos = np.ascontiguousarray(self.pos, dtype=np.float64)
+        if self.pos.ndim != 2 or self.pos.shape[1] != 3 or not np.isfinite(self.pos).all():
+            raise ValueError(f"pos must be a finite (N, 3) array, got shape {self.pos.shape}")
+        n, m, cfg = self.n, len(self.tasks), self.config
+        if self.cap is not None and np.shape(self.cap) != (n,):
+            raise ValueError(f"cap must have one mask per drone ({n}), got shape {np.shape(self.cap)}")
+        if not np.all(np.asarray(self.endurance) > 0):
+            raise ValueError("endurance must be > 0 seconds")
         self.cap_arr = np.zeros(n, np.uint32) if self.cap is None else np.asarray(self.cap, np.uint32).copy()
         self.speed_arr = np.broadcast_to(np.asarray(self.speed, np.float64), (n,)).copy()
         if not (self.speed_arr > 0).all():
