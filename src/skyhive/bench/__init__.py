@@ -26,4 +26,5 @@ SUITES: dict[str, str] = {
     "record": "skyhive.bench.record:run",
     "comms": "skyhive.bench.comms:run",
     "mavlink": "skyhive.bench.mavlink:run",
+    "allocation": "skyhive.bench.allocation:run",
 }

@@ -206,6 +206,9 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
                     if shapely.contains_xy(p, site.lon, site.lat):
                         problems.append(Problem(where, f"launch site ({site.lat}, {site.lon}) is inside "
                                                        f"keep-out geofence {name!r}"))
+        from skyhive.autonomy.config import task_problems
+
+        problems.extend(Problem(p, m) for p, m in task_problems(data, keep_in, keep_out))
 
     from skyhive.comms.config import comms_cross_checks
 

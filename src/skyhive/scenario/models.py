@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from skyhive.autonomy.config import TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
 from skyhive.scenario.base import Section
 
@@ -240,6 +241,7 @@ class Scenario(Section):
     record: Record = Field(default_factory=Record)
     ground_stations: list[GroundStation] = Field(default_factory=list)
     comms: Comms | None = None
+    tasks: list[TaskSpec] = Field(default_factory=list)
 
     @property
     def n_drones(self) -> int:

@@ -1,0 +1,147 @@
+"""Scenario section ``tasks``: the mission's tasks as the operator writes them (WGS84), and their checks.
+
+Single-field limits live on the models; checks that need other sections (geofences, manned vehicles, the
+mission duration) are in :func:`task_problems`, called from ``skyhive.scenario.load.cross_checks`` so that
+``skyhive validate`` lists them with the rest, each with its field path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from pydantic import Field, field_validator, model_validator
+from shapely.geometry import Polygon
+
+from skyhive.autonomy.tasks import TaskKind, TaskSet
+from skyhive.scenario.base import Section
+
+Capability = Literal["camera", "thermal", "lidar", "speaker", "relay_radio", "long_endurance"]
+CAPABILITY_BITS: dict[str, int] = {name: 1 << k for k, name in enumerate(Capability.__args__)}  # type: ignore[attr-defined]
+POINT_KINDS = ("inspect", "loiter", "relay")
+AREA_KINDS = ("survey", "search")
+
+
+class TaskPoint(Section):
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+    alt_m: float = Field(50.0, ge=0.0, le=20000.0, description="metres above the origin altitude")
+
+
+class TaskSpec(Section):
+    """One task.  ``start_s``/``end_s`` bound the arrival time on the mission clock; ``service_s`` is the stay
+    (the hold time for ``loiter``)."""
+
+    id: str = Field(min_length=1)
+    kind: Literal["inspect", "loiter", "survey", "search", "relay", "follow"]
+    at: TaskPoint | None = None
+    area: dict[str, Any] | list[list[float]] | None = Field(
+        None, description="GeoJSON Polygon geometry or its outer ring of [lon, lat] (survey, search)")
+    vehicle: str | None = Field(None, description="manned vehicle to escort (follow)")
+    value: float = Field(1.0, gt=0.0, le=1e6)
+    start_s: float = Field(0.0, ge=0.0)
+    end_s: float | None = Field(None, gt=0.0)
+    service_s: float = Field(0.0, ge=0.0, le=7 * 86400.0)
+    requires: list[Capability] = Field(default_factory=list)
+
+    @field_validator("area")
+    @classmethod
+    def _valid_area(cls, value: dict[str, Any] | list[list[float]] | None) -> Any:
+        if value is not None:
+            from skyhive.geo.fences import polygon_from_geojson
+
+            polygon_from_geojson(value)
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> TaskSpec:
+        if self.kind in POINT_KINDS and self.at is None:
+            raise ValueError(f"a {self.kind} task needs 'at' (a point)")
+        if self.kind in AREA_KINDS and self.area is None:
+            raise ValueError(f"a {self.kind} task needs 'area' (a polygon)")
+        if self.kind == "follow" and self.vehicle is None:
+            raise ValueError("a follow task needs 'vehicle' (the name of a manned vehicle)")
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"impossible time window: end_s ({self.end_s}) is not after start_s ({self.start_s})")
+        return self
+
+    def polygon(self) -> Polygon | None:
+        from skyhive.geo.fences import polygon_from_geojson
+
+        return None if self.area is None else polygon_from_geojson(self.area)
+
+    def capability_mask(self) -> int:
+        mask = 0
+        for c in self.requires:
+            mask |= CAPABILITY_BITS[c]
+        return mask
+
+
+def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[tuple[str, Polygon]]
+                  ) -> list[tuple[str, str]]:
+    """(field path, message) for every task that clashes with the rest of the scenario."""
+    out: list[tuple[str, str]] = []
+    raw = data.get("tasks")
+    if not isinstance(raw, list):
+        return out
+    duration = data.get("duration")
+    manned = {m.get("name") for m in data.get("manned") or [] if isinstance(m, dict)}
+    ids: list[str] = []
+    for k, item in enumerate(raw):
+        try:
+            spec = TaskSpec.model_validate(item)
+        except ValueError:
+            continue  # reported by the model validation already
+        where = f"tasks.{k}"
+        ids.append(spec.id)
+        if isinstance(duration, int | float) and spec.start_s >= duration:
+            out.append((f"{where}.start_s", f"task {spec.id!r}: its window opens at {spec.start_s} s, after the "
+                                            f"mission ends ({duration} s)"))
+        if spec.kind == "follow" and spec.vehicle not in manned:
+            out.append((f"{where}.vehicle", f"task {spec.id!r}: no manned vehicle named {spec.vehicle!r}"))
+        if spec.at is not None:
+            lon, lat = spec.at.lon, spec.at.lat
+            if keep_in and not any(shapely.contains_xy(p, lon, lat) for p in keep_in):
+                out.append((f"{where}.at", f"task {spec.id!r} at ({lat}, {lon}) is outside every active keep-in "
+                                           "geofence"))
+            for name, p in keep_out:
+                if shapely.contains_xy(p, lon, lat):
+                    out.append((f"{where}.at", f"task {spec.id!r} at ({lat}, {lon}) is inside keep-out geofence "
+                                               f"{name!r}"))
+        poly = spec.polygon()
+        if poly is not None:
+            if keep_in and not any(p.intersects(poly) for p in keep_in):
+                out.append((f"{where}.area", f"task {spec.id!r}: its area lies outside every active keep-in "
+                                             "geofence"))
+            for name, p in keep_out:
+                if p.covers(poly):
+                    out.append((f"{where}.area", f"task {spec.id!r}: its area is entirely inside keep-out "
+                                                 f"geofence {name!r}"))
+    for name in sorted({i for i in ids if ids.count(i) > 1}):
+        out.append(("tasks", f"task id {name!r} is used more than once"))
+    return out
+
+
+def taskset_from_specs(specs: list[TaskSpec], enu: Any) -> tuple[TaskSet, list[str]]:
+    """The allocator's TaskSet for the scenario's tasks (area tasks at their centroid, follow tasks skipped
+    until they can track their vehicle); ``enu(lat, lon, alt_m) -> (3,)`` converts to local metres."""
+    ts = TaskSet()
+    names: list[str] = []
+    kinds = {"inspect": TaskKind.INSPECT, "loiter": TaskKind.LOITER, "relay": TaskKind.RELAY,
+             "survey": TaskKind.SURVEY, "search": TaskKind.SEARCH}
+    for spec in specs:
+        if spec.kind == "follow":
+            continue
+        if spec.at is not None:
+            p = np.asarray(enu(spec.at.lat, spec.at.lon, spec.at.alt_m), np.float64)
+        else:
+            poly = spec.polygon()
+            assert poly is not None
+            c = poly.centroid
+            p = np.asarray(enu(c.y, c.x, 50.0), np.float64)
+        ts.add(p[None, :], value=spec.value, kind=int(kinds[spec.kind]), t_start=spec.start_s,
+               t_end=np.inf if spec.end_s is None else spec.end_s, service=spec.service_s,
+               req_cap=spec.capability_mask())
+        names.append(spec.id)
+    return ts, names
