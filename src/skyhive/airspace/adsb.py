@@ -65,7 +65,7 @@ def nl(lat: float) -> int:
         return 1
     num = 1.0 - math.cos(math.pi / (2 * NZ))
     den = math.cos(math.pi / 180.0 * a) ** 2
-    return int(math.floor(2 * math.pi / math.acos(1.0 - num / den)))
+    return math.floor(2 * math.pi / math.acos(1.0 - num / den))
 
 
 def cpr_encode(lat: float, lon: float, odd: int) -> tuple[int, int]:
