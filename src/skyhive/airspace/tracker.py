@@ -77,9 +77,11 @@ class TrackerConfig:
     delete_misses: int = 4
     max_pos_sigma_m: float = 300.0
     max_speed_mps: float = 60.0  # a tentative track faster than this is dropped (clutter pairs look fast)
+    confirm_score: float = 9.2  # track log-likelihood ratio needed to confirm: ln(1e4), false-confirm odds ~1e-4
+    delete_score_drop: float = 8.0  # a confirmed track whose score falls this far below its peak is deleted
     method: Literal["gnn", "jpda"] = "gnn"
-    pd: float = 0.9  # JPDA: detection probability
-    clutter_density: float = 1e-9  # JPDA: false detections per m^3 per scan
+    pd: float = 0.9  # detection probability assumed by the score and by JPDA
+    clutter_density: float = 1e-9  # false detections per m^3 per scan when a scan does not give its own
     jpda_max_events: int = 2000
 
     def __post_init__(self) -> None:
@@ -105,6 +107,7 @@ class Scan:
     initiate: bool = True
     surveillance: bool = True
     coverage: tuple[F64, float] | None = None
+    clutter_density: float | None = None  # per m^3 per scan (radar: false alarms / coverage volume)
     truth: I64 | None = None  # optional: which true object made each detection (evaluation only, never read)
 
 
@@ -188,6 +191,8 @@ class Tracker:
         self.born_t = np.zeros(n)
         self.last_t = np.zeros(n)
         self.confirmed_t = np.full(n, np.nan)
+        self.score = np.zeros(n)
+        self.peak = np.zeros(n)
 
     # -- views ---------------------------------------------------------------------------------------------------
     @property
@@ -228,10 +233,10 @@ class Tracker:
         self.mu = c
 
     # -- update helpers --------------------------------------------------------------------------------------------
-    def _update_linear(self, rows: I64, z: F64, R: F64) -> None:
-        """IMM update of tracks ``rows`` with Cartesian position ``z`` (K, 3) and ``R`` (K, 3, 3)."""
+    def _update_linear(self, rows: I64, z: F64, R: F64) -> F64:
+        """IMM update of tracks ``rows`` with positions ``z`` (K, 3), ``R`` (K, 3, 3); returns ln p(z) per track."""
         if rows.size == 0:
-            return
+            return np.zeros(0)
         x, P = self.xm[rows], self.Pm[rows]  # (K, 2, 6), (K, 2, 6, 6)
         nu = z[:, None, :] - x[..., :3]
         S = P[..., :3, :3] + R[:, None]
@@ -242,12 +247,14 @@ class Tracker:
         Pn = IKH @ P @ IKH.transpose(0, 1, 3, 2) + K @ R[:, None] @ K.transpose(0, 1, 3, 2)  # Joseph form
         self.Pm[rows] = 0.5 * (Pn + Pn.transpose(0, 1, 3, 2))
         d2 = np.einsum("kmi,kmij,kmj->km", nu, Sinv, nu)
-        loglik = -0.5 * (d2 + np.log(np.linalg.det(S)))
-        loglik -= loglik.max(axis=1, keepdims=True)
-        mu = self.mu[rows] * np.exp(loglik)
-        self.mu[rows] = mu / mu.sum(axis=1, keepdims=True)
+        loglik = -0.5 * (d2 + np.log(np.linalg.det(S)) + 3.0 * math.log(2 * math.pi))
+        top = loglik.max(axis=1, keepdims=True)
+        mu = self.mu[rows] * np.exp(loglik - top)
+        total = mu.sum(axis=1)
+        self.mu[rows] = mu / total[:, None]
+        return np.log(np.maximum(total, 1e-300)) + top[:, 0]
 
-    def _update_mixture(self, rows: I64, beta: F64, zs: F64, Rs: F64, beta0: F64) -> None:
+    def _update_mixture(self, rows: I64, beta: F64, zs: F64, Rs: F64, beta0: F64, lam: float) -> F64:
         """PDA-style update of tracks ``rows`` with weighted measurements (JPDA): ``beta`` (K, G), ``zs`` (K, G, 3)."""
         x, P = self.xm[rows], self.Pm[rows]
         R = np.einsum("kg,kgij->kij", beta, Rs) / np.maximum(beta.sum(axis=1), 1e-12)[:, None, None]
@@ -266,9 +273,11 @@ class Tracker:
         d2 = np.einsum("kmgi,kmij,kmgj->kmg", nus, Sinv, nus)
         lik = np.exp(-0.5 * d2) / np.sqrt((2 * np.pi) ** 3 * np.linalg.det(S))[..., None]
         c = self.cfg
-        lm = (1 - c.pd) * c.clutter_density + c.pd * np.einsum("kmg,kg->km", lik, (beta > 0).astype(float)) + 1e-300
+        lm = (1 - c.pd) * lam + c.pd * np.einsum("kmg,kg->km", lik, (beta > 0).astype(float)) + 1e-300
         mu = self.mu[rows] * lm
-        self.mu[rows] = mu / mu.sum(axis=1, keepdims=True)
+        total = mu.sum(axis=1)
+        self.mu[rows] = mu / total[:, None]
+        return np.log(total / lam)  # track score increment of the PDA mixture
 
     # -- scans ---------------------------------------------------------------------------------------------------
     def process(self, scan: Scan) -> ScanResult:
@@ -281,18 +290,22 @@ class Tracker:
         self.predict(scan.t)
         self.stats["scans"] += 1
         self.stats["detections"] += D
+        lam = scan.clutter_density if scan.clutter_density is not None else c.clutter_density
         det_track = np.full(D, -1, np.int64)
         T = self.n
         used = np.zeros(D, bool)
         hit = np.zeros(T, bool)
+        gain = np.zeros(T)
         if T and D:
             ti, di, d2, logdet = self._gate(z, R)
             if ti.size:
                 if c.method == "jpda":
-                    hit, used, det_track = self._jpda(ti, di, d2, logdet, z, R)
+                    hit, used, det_track, gain = self._jpda(ti, di, d2, logdet, z, R, lam)
+                    used[di[self.status[ti] == CONFIRMED]] = True  # no births inside a confirmed track's gate
                 else:
                     at, ad = self._gnn(ti, di, d2 + logdet, d2)
-                    self._update_linear(at, z[ad], R[ad])
+                    ll = self._update_linear(at, z[ad], R[ad])
+                    gain[at] = math.log(c.pd) + ll - math.log(lam)
                     hit[at] = True
                     used[ad] = True
                     det_track[ad] = self.ids[at]
@@ -302,7 +315,7 @@ class Tracker:
             if scan.coverage is not None:
                 centre, rng = scan.coverage
                 look = np.linalg.norm(self.x[:, :3] - np.asarray(centre)[None], axis=1) <= rng
-            self._book(hit, look, scan.t)
+            self._book(hit, look, scan.t, gain)
         born = np.zeros(0, np.int64)
         if scan.initiate:
             new = np.flatnonzero(~used)
@@ -403,8 +416,8 @@ class Tracker:
             ad.append(ud[k[ok]])
         return np.concatenate(at), np.concatenate(ad)
 
-    def _jpda(self, ti: I64, di: I64, d2: F64, logdet: F64, z: F64, R: F64
-              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], I64]:
+    def _jpda(self, ti: I64, di: I64, d2: F64, logdet: F64, z: F64, R: F64, lam: float
+              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], I64, F64]:
         """Joint probabilistic data association per cluster (exact joint events), GNN for oversized clusters."""
         c = self.cfg
         T, D = self.n, z.shape[0]
@@ -412,7 +425,7 @@ class Tracker:
         used = np.zeros(D, bool)
         det_track = np.full(D, -1, np.int64)
         # likelihood ratio of a detection against clutter: Pd N(nu; S) / lambda
-        lr = c.pd * np.exp(-0.5 * d2 - 0.5 * logdet) / ((2 * np.pi) ** 1.5 * c.clutter_density)
+        lr = c.pd * np.exp(-0.5 * d2 - 0.5 * logdet) / ((2 * np.pi) ** 1.5 * lam)
         _, lab = self._clusters(ti, di, D)
         order = np.argsort(lab, kind="stable")
         ti, di, lr, lab = ti[order], di[order], lr[order], lab[order]
@@ -457,6 +470,7 @@ class Tracker:
             used[ud] |= B[:, :-1].sum(axis=0) > 0.5
             det_track[ud[own]] = self.ids[ut[best[own]]]
             hit[ut] |= B[:, :-1].sum(axis=1) > 0.5
+        gain = np.zeros(T)
         if rows_all:
             G = max(b.size for b in betas)
             K = len(rows_all)
@@ -465,32 +479,40 @@ class Tracker:
             Rs = np.broadcast_to(np.eye(3), (K, G, 3, 3)).copy()
             for k, (b, dd) in enumerate(zip(betas, dets, strict=True)):
                 beta[k, :b.size], zs[k, :b.size], Rs[k, :b.size] = b, z[dd], R[dd]
-            self._update_mixture(np.asarray(rows_all), beta, zs, Rs, np.asarray(beta0s))
-        return hit, used, det_track
+            rows = np.asarray(rows_all)
+            gain[rows] = self._update_mixture(rows, beta, zs, Rs, np.asarray(beta0s), lam)
+        return hit, used, det_track, gain
 
     # -- bookkeeping -----------------------------------------------------------------------------------------------
-    def _book(self, hit: NDArray[np.bool_], look: NDArray[np.bool_], t: float) -> None:
+    def _book(self, hit: NDArray[np.bool_], look: NDArray[np.bool_], t: float, gain: F64) -> None:
         c = self.cfg
+        # sequential track score (log-likelihood ratio, Blackman & Popoli 1999 sec. 6.2): hit +ln(Pd p(z)/lambda),
+        # miss +ln(1 - Pd)
+        self.score = np.where(hit, self.score + gain, np.where(look, self.score + math.log(1 - c.pd), self.score))
+        self.peak = np.maximum(self.peak, self.score)
         mask = (1 << c.confirm_n) - 1
         self.hits = np.where(look, ((self.hits << 1) | hit) & mask, self.hits)
         self.looks = np.where(look, self.looks + 1, self.looks)
         self.misses = np.where(hit, 0, np.where(look, self.misses + 1, self.misses))
         self.last_t = np.where(hit, t, self.last_t)
         nhits = _popcount(self.hits)
-        newly = (self.status == TENTATIVE) & (nhits >= c.confirm_m)
+        newly = (self.status == TENTATIVE) & (nhits >= c.confirm_m) & (self.score >= c.confirm_score)
         self.status[newly] = CONFIRMED
         self.confirmed_t[newly] = t
         self.stats["confirmed_total"] += int(newly.sum())
         window = np.minimum(self.looks, c.confirm_n)
         too_fast = np.linalg.norm(self.x[:, 3:], axis=1) > c.max_speed_mps
-        tentative_dead = (self.status == TENTATIVE) & ((nhits + (c.confirm_n - window) < c.confirm_m) | too_fast)
+        tentative_dead = (self.status == TENTATIVE) & ((nhits + (c.confirm_n - window) < c.confirm_m) | too_fast
+                                                       | (self.looks > 2 * c.confirm_n))
         sigma = np.sqrt(np.trace(self.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
-        confirmed_dead = (self.status == CONFIRMED) & ((self.misses >= c.delete_misses) | (sigma > c.max_pos_sigma_m))
+        confirmed_dead = (self.status == CONFIRMED) & ((self.misses >= c.delete_misses) | (sigma > c.max_pos_sigma_m)
+                                                       | (self.score < self.peak - c.delete_score_drop))
         self._keep(~(tentative_dead | confirmed_dead))
 
     def _keep(self, keep: NDArray[np.bool_]) -> None:
         self.stats["deleted"] += int((~keep).sum())
-        for name in ("xm", "Pm", "mu", "ids", "status", "hits", "looks", "misses", "born_t", "last_t", "confirmed_t"):
+        for name in ("xm", "Pm", "mu", "ids", "status", "hits", "looks", "misses", "born_t", "last_t", "confirmed_t",
+                     "score", "peak"):
             setattr(self, name, getattr(self, name)[keep])
 
     def _birth(self, z: F64, R: F64, t: float) -> I64:
@@ -515,6 +537,8 @@ class Tracker:
         self.born_t = np.concatenate([self.born_t, np.full(k, t)])
         self.last_t = np.concatenate([self.last_t, np.full(k, t)])
         self.confirmed_t = np.concatenate([self.confirmed_t, np.full(k, np.nan)])
+        self.score = np.concatenate([self.score, np.zeros(k)])
+        self.peak = np.concatenate([self.peak, np.zeros(k)])
         self.stats["births"] += k
         return ids
 
