@@ -48,7 +48,8 @@ def generate(n_targets: int, clutter_per_scan: float, pd: float = 0.9, noise_m: 
     side = 1000.0 * math.sqrt(max(n_targets, 1) / density_per_km2)
     lo, hi = np.array([0.0, 0.0, 20.0]), np.array([side, side, 300.0])
     N = n_targets
-    pos = rng.uniform(lo + [0.1 * side, 0.1 * side, 30.0], hi - [0.1 * side, 0.1 * side, 30.0], (N, 3))
+    margin = np.array([0.1 * side, 0.1 * side, 30.0])
+    pos = rng.uniform(lo + margin, hi - margin, (N, 3))
     speed = rng.uniform(5.0, 25.0, N)
     heading = rng.uniform(0, 2 * np.pi, N)
     turn = np.where(rng.random(N) < manoeuvre_share, rng.choice([-1.0, 1.0], N) * rng.uniform(0.05, 0.2, N), 0.0)
@@ -75,7 +76,8 @@ def generate(n_targets: int, clutter_per_scan: float, pd: float = 0.9, noise_m: 
         who = np.concatenate([np.flatnonzero(det), np.full(nc, -1)])
         perm = rng.permutation(z.shape[0])
         scans.append(Scan(t=float(t), z=z[perm], R=R, truth=who[perm]))
-    return TrackingScenario(times, truth, scans, rng.random(N) < rid_share, (lo, hi), clutter_per_scan / volume)
+    coop = rng.random(N) < rid_share
+    return TrackingScenario(times.astype(np.float64), truth, scans, coop, (lo, hi), clutter_per_scan / volume)
 
 
 @dataclass

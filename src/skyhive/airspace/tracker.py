@@ -67,9 +67,9 @@ CONFIRMED = 1
 class TrackerConfig:
     """Tracker parameters; the defaults are the documented ones (docs/airspace.md)."""
 
-    q_cv: float = 0.5  # m^2/s^3, white-noise acceleration spectral density of the cruise model
-    q_manoeuvre: float = 40.0  # m^2/s^3, manoeuvre model
-    p_stay: tuple[float, float] = (0.97, 0.85)  # IMM Markov probability of staying in each model per update
+    q_cv: float = 0.05  # m^2/s^3, white-noise acceleration spectral density of the cruise model
+    q_manoeuvre: float = 20.0  # m^2/s^3, manoeuvre model
+    p_stay: tuple[float, float] = (0.99, 0.9)  # IMM Markov probability of staying in each model per update
     gate_chi2: float = 16.0  # Mahalanobis gate (3 dof: P(true inside) = 0.9989)
     init_speed_sigma: float = 25.0  # m/s, velocity std of a new track (drones up to ~40 m/s)
     confirm_m: int = 3
@@ -77,7 +77,9 @@ class TrackerConfig:
     delete_misses: int = 4
     max_pos_sigma_m: float = 300.0
     max_speed_mps: float = 60.0  # a tentative track faster than this is dropped (clutter pairs look fast)
-    confirm_score: float = 9.2  # track log-likelihood ratio needed to confirm: ln(1e4), false-confirm odds ~1e-4
+    confirm_score: float = 8.0  # track log-likelihood ratio needed to confirm (odds ~3000:1 against clutter)
+    tentative_max_looks: int = 12  # a tentative track not confirmed after this many looks is dropped
+    tentative_delete_score: float = -4.0  # or as soon as its score falls below this
     delete_score_drop: float = 8.0  # a confirmed track whose score falls this far below its peak is deleted
     method: Literal["gnn", "jpda"] = "gnn"
     pd: float = 0.9  # detection probability assumed by the score and by JPDA
@@ -176,7 +178,8 @@ class Tracker:
         self._alloc(0)
         self.t = -math.inf
         self.next_id = 1
-        self.stats = {"scans": 0, "detections": 0, "assigned": 0, "births": 0, "confirmed_total": 0, "deleted": 0,
+        self.stats = {"bad_detections": 0, "scans": 0,
+                      "detections": 0, "assigned": 0, "births": 0, "confirmed_total": 0, "deleted": 0,
                       "bearings_used": 0}
 
     def _alloc(self, n: int) -> None:
@@ -287,6 +290,10 @@ class Tracker:
         D = z.shape[0]
         R = np.asarray(scan.R, float)
         R = np.broadcast_to(R, (D, 3, 3)) if R.ndim == 2 else R.reshape(D, 3, 3)
+        good = np.isfinite(z).all(axis=1) & np.isfinite(R).all(axis=(1, 2)) & (np.linalg.eigvalsh(R)[:, 0] > 0)
+        if not good.all():  # a detection with NaN or a non-positive covariance is dropped and counted
+            self.stats["bad_detections"] += int((~good).sum())
+            z, R, D = z[good], R[good], int(good.sum())
         self.predict(scan.t)
         self.stats["scans"] += 1
         self.stats["detections"] += D
@@ -503,7 +510,8 @@ class Tracker:
         window = np.minimum(self.looks, c.confirm_n)
         too_fast = np.linalg.norm(self.x[:, 3:], axis=1) > c.max_speed_mps
         tentative_dead = (self.status == TENTATIVE) & ((nhits + (c.confirm_n - window) < c.confirm_m) | too_fast
-                                                       | (self.looks > 2 * c.confirm_n))
+                                                       | (self.looks > c.tentative_max_looks)
+                                                       | (self.score < c.tentative_delete_score))
         sigma = np.sqrt(np.trace(self.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
         confirmed_dead = (self.status == CONFIRMED) & ((self.misses >= c.delete_misses) | (sigma > c.max_pos_sigma_m)
                                                        | (self.score < self.peak - c.delete_score_drop))

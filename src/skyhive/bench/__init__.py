@@ -24,4 +24,5 @@ SUITES: dict[str, str] = {
     # name -> "module:function"; imported lazily so optional dependencies stay optional
     "core": "skyhive.bench.core:run",
     "record": "skyhive.bench.record:run",
+    "tracking": "skyhive.bench.tracking:run",
 }
