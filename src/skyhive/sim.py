@@ -30,7 +30,9 @@ from skyhive.world.world import DroneStatus, World
 # Concern packages that add systems from their scenario sections: "module:function", where
 # ``function(sim: Simulation) -> list[System]`` returns nothing when its sections are absent.  Imported lazily so a
 # concern's optional dependencies stay optional.  Each concern appends one line here.
-SYSTEM_BUILDERS: list[str] = []
+SYSTEM_BUILDERS: list[str] = [
+    "skyhive.airspace.system:build",
+]
 
 
 def subsystem_rng(seed: int, name: str) -> np.random.Generator:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from skyhive.airspace.config import Intruder, ProtectedZone, Sensor
 from skyhive.scenario.base import Section
 
 SCHEMA_VERSION = 1
@@ -236,6 +237,9 @@ class Scenario(Section):
     events: list[Event] = Field(default_factory=list)
     safety: Safety = Field(default_factory=Safety)
     record: Record = Field(default_factory=Record)
+    intruders: list[Intruder] = Field(default_factory=list)
+    sensors: list[Sensor] = Field(default_factory=list)
+    protected_zones: list[ProtectedZone] = Field(default_factory=list)
 
     @property
     def n_drones(self) -> int:
