@@ -57,6 +57,7 @@ LABEL_SCALE = 10_000_000
 SWARM_RCS_M2 = 0.02  # the swarm's own multirotors (~1.5 kg)
 MANNED_RCS_M2 = 10.0
 SWARM_MATCH_M = 50.0  # a track within this of an own drone's telemetry is that drone (radar elevation noise)
+SWARM_MATCH_DV = 5.0  # m/s: and its velocity within this (plus 3 sigma of the track's velocity)
 LABEL_HOLD_S = 10.0  # an identity stays on a track this long after its last match
 RID_MATCH_M = 60.0  # Remote ID claim <-> track association distance
 ADSB_MATCH_M = 250.0
@@ -560,8 +561,21 @@ class AirspaceTrack:
         label = np.zeros(conf.size, np.int64)
         identity = [""] * conf.size
         if conf.size and ctx.world.drones.n:
-            q, _, _ = ctx.index.near_points(pos, SWARM_MATCH_M)
-            label[np.unique(q)] = 1
+            # own drones by telemetry: one drone explains at most one track (greedy by position + velocity cost),
+            # so an intruder flying next to the swarm is not hidden by it
+            q, dr, dist = ctx.index.near_points(pos, SWARM_MATCH_M)
+            dv = np.linalg.norm(x[conf[q], 3:] - np.asarray(ctx.world.drones.vel, float)[dr], axis=1)
+            Pvv = tr.P[conf[q], 3:, 3:]
+            ok = dv < SWARM_MATCH_DV + 3.0 * np.sqrt(np.trace(Pvv, axis1=1, axis2=2) / 3.0)  # young tracks: loose
+            q, dr, cost = q[ok], dr[ok], dist[ok] + 10.0 * dv[ok]
+            used_t: set[int] = set()
+            used_d: set[int] = set()
+            for k in np.argsort(cost, kind="stable").tolist():
+                a, b = int(q[k]), int(dr[k])
+                if a not in used_t and b not in used_d:
+                    used_t.add(a)
+                    used_d.add(b)
+            label[list(used_t)] = 1
         # manned aircraft by ADS-B
         reps = [r for d in pic.adsb_decs for r in d.reports.values() if r.lat is not None and r.alt_ft is not None]
         if reps and conf.size:
