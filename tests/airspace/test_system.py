@@ -45,7 +45,7 @@ def test_incursion_raises_one_alert_with_right_time_to_zone(watched: Simulation)
     assert a.time_to_zone_s == pytest.approx(expected_ttz, abs=2.0)
     assert a.time_to_zone_s <= 60.0  # raised inside the zone's warning time
     assert 15.0 <= a.first_t <= 25.0  # due at 20 s (60 s before entry)
-    entered = [t for t, k in a.history if k == "incursion"][0]
+    entered = next(t for t, k in a.history if k == "incursion")
     assert 79.0 <= entered <= 83.0
     assert watched.metrics["alerts_false"] == 0
 

@@ -416,7 +416,7 @@ class AirspaceSense:
                 if cfg is None:
                     continue
                 pic.rid_next[k] = t + 1.0 / cfg.rate_hz
-                frames = self._rid_frames(k, t)
+                frames = self._rid_frames(int(k), t)
                 for rx, rx_pos in pic.rid_rx:
                     if np.linalg.norm(it.pos[k] - rx_pos) > rx.range_m:
                         continue
@@ -443,7 +443,7 @@ class AirspaceSense:
                                 speed_mps=float(min(np.hypot(v[0], v[1]), 254.0)),
                                 vspeed_mps=float(np.clip(v[2], -62, 62)), status=2, timestamp_s=round(t % 3600.0, 1))
         frames = [remoteid.encode(loc)]
-        n_sent = int(round(t * cfg.rate_hz))
+        n_sent = round(t * cfg.rate_hz)
         if n_sent % 3 == 0:  # the static messages at a third of the rate
             op = cfg.operator or it.cfgs[k].start
             frames.append(remoteid.encode(remoteid.BasicId(cfg.uas_id, 1, 2)))
@@ -519,6 +519,19 @@ def receive_remote_id(pic: AirspacePicture, t: float, addr: int, frame: bytes) -
         claim.t = t
 
 
+def adsb_positions(pic: AirspacePicture) -> tuple[list[adsb.AdsbReport], F64]:
+    """Manned aircraft positions (ENU) from the decoded ADS-B reports of every receiver."""
+    reps: list[adsb.AdsbReport] = []
+    rows: list[F64] = []
+    for d in pic.adsb_decs:
+        for r in d.reports.values():
+            if r.lat is not None and r.lon is not None and r.alt_ft is not None:
+                reps.append(r)
+                rows.append(np.asarray(pic.frame.local(r.lat, r.lon, r.alt_ft * adsb.FT - pic.frame.alt0),
+                                       dtype=np.float64).reshape(3))
+    return reps, np.array(rows).reshape(-1, 3)
+
+
 class AirspaceTrack:
     name = "airspace_track"
     phase = Phase.TRACK
@@ -577,10 +590,8 @@ class AirspaceTrack:
                     used_d.add(b)
             label[list(used_t)] = 1
         # manned aircraft by ADS-B
-        reps = [r for d in pic.adsb_decs for r in d.reports.values() if r.lat is not None and r.alt_ft is not None]
+        reps, enu = adsb_positions(pic)
         if reps and conf.size:
-            enu = np.array([np.asarray(pic.frame.local(r.lat, r.lon, (r.alt_ft or 0.0) * adsb.FT - pic.frame.alt0),
-                                       float).reshape(3) for r in reps])
             d, j = cKDTree(enu).query(pos, distance_upper_bound=ADSB_MATCH_M)
             hit = np.isfinite(d) & (label == 0)
             label[hit] = 2
@@ -688,11 +699,9 @@ class AirspaceTrack:
                     self._raise(t, "approach", ids[r], z.name, sev, tt)
         # unknown aircraft near a manned aircraft (by ADS-B; 2x the well-clear volume)
         wc = pic.sim.scenario.safety.well_clear
-        reps = [r for d in pic.adsb_decs for r in d.reports.values() if r.lat is not None and r.alt_ft is not None]
+        reps, enu = adsb_positions(pic)
         unk = np.flatnonzero(np.array([lb == "unknown" for lb in labels]))
         if reps and unk.size:
-            enu = np.array([np.asarray(pic.frame.local(r.lat, r.lon, (r.alt_ft or 0.0) * adsb.FT - pic.frame.alt0),
-                                       float).reshape(3) for r in reps])
             dh = np.linalg.norm(x[unk, None, :2] - enu[None, :, :2], axis=2)
             dv = np.abs(x[unk, None, 2] - enu[None, :, 2])
             near = (dh < 2 * wc.horizontal_m) & (dv < 2 * wc.vertical_m)
