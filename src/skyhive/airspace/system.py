@@ -684,14 +684,16 @@ class AirspaceTrack:
         x = tr.x[conf]
         ids = tr.ids[conf].tolist()
         labels = [pic.track_label.get(i, "unknown") for i in ids]
-        watch = np.array([lb != "swarm" for lb in labels])  # the swarm's own drones are never alerted on
+        # zones guard against drones: the swarm's own drones and ADS-B-identified manned aircraft (the traffic the
+        # zone protects) are never alerted on
+        watch = np.array([lb not in ("swarm", "manned") for lb in labels])
         for k, z in enumerate(pic.zones.cfgs):
             rows = np.flatnonzero(watch)
             ttz = pic.zones.time_to_zone(k, x[rows, :3], x[rows, 3:])
             for r, tt in zip(rows.tolist(), ttz.tolist(), strict=True):
                 if not math.isfinite(tt):
                     continue
-                coop = labels[r] in ("cooperative", "manned")
+                coop = labels[r] == "cooperative"
                 if tt == 0.0:
                     self._raise(t, "incursion", ids[r], z.name, "high" if coop else "critical", 0.0)
                 else:
@@ -744,7 +746,7 @@ class AirspaceTrack:
             mine = [a.first_t for a in pic.alerts if a.target == zone
                     and pic.track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + i]
             if mine:
-                latency.append(max(0.0, min(mine) - due))
+                latency.append(min(mine) - due)  # negative: the track predicted it earlier than the truth did
         claims = list(pic.claims.values())
         return {
             "tracker": dict(pic.tracker.stats),
