@@ -251,6 +251,13 @@ class Alert:
     active: bool = True
     history: list[tuple[float, str]] = field(default_factory=list)
 
+    def summary(self) -> str:
+        """One line for the run summary (the structured form goes to the MCAP log)."""
+        ttz = "" if self.time_to_zone_s is None else f", time to zone {self.time_to_zone_s:.1f} s"
+        who = f"{self.label} {self.identity}".strip()
+        return (f"#{self.alert_id} {self.severity} {self.kind} {self.target}: track {self.track_id} ({who}), "
+                f"first {self.first_t:.1f} s{ttz}, {'acknowledged' if self.acknowledged else 'not acknowledged'}")
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.alert_id, "kind": self.kind, "track": self.track_id, "target": self.target,
                 "severity": self.severity, "first_t": round(self.first_t, 3), "last_t": round(self.last_t, 3),
@@ -761,7 +768,7 @@ class AirspaceTrack:
             "alerts_false": len(false),
             "false_alerts_per_hour": round(len(false) / hours, 2),
             "alert_latency_mean_s": round(float(np.mean(latency)), 2) if latency else None,
-            "alerts": [a.to_json() for a in pic.alerts[:50]],
+            "alerts": [a.summary() for a in pic.alerts[:50]],
         }
 
     def record_frame(self, mcap: McapRecorder, t: float) -> None:
