@@ -214,6 +214,9 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
 
     problems.extend(comms_cross_checks(data, fleets))
     problems.extend(_memory_check(fleets))
+    from skyhive.airspace.config import cross_checks as airspace_checks
+
+    problems.extend(Problem(path, msg) for path, msg in airspace_checks(data))
     return problems
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from skyhive.airspace.config import Intruder, ProtectedZone, Sensor
 from skyhive.autonomy.config import TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
 from skyhive.scenario.base import Section
@@ -242,6 +243,9 @@ class Scenario(Section):
     ground_stations: list[GroundStation] = Field(default_factory=list)
     comms: Comms | None = None
     tasks: list[TaskSpec] = Field(default_factory=list)
+    intruders: list[Intruder] = Field(default_factory=list)
+    sensors: list[Sensor] = Field(default_factory=list)
+    protected_zones: list[ProtectedZone] = Field(default_factory=list)
 
     @property
     def n_drones(self) -> int:
