@@ -15,7 +15,7 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[dev,interop]"
+	$(PIP) -e ".[dev,interop,bench]"
 	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime
