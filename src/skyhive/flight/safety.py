@@ -309,6 +309,10 @@ class SafetyMonitor:
             else:
                 self._wc = np.zeros(0, np.int64)
 
+    def in_breach(self, drone: int) -> bool:
+        """Whether ``drone`` was in a geofence breach at the last check (for status reports, e.g. MAVLink)."""
+        return self._breach is not None and drone < self._breach.size and bool(self._breach[drone])
+
     def metrics(self) -> dict[str, object]:
         return {
             "loss_of_separation_events": self.los_events,

@@ -441,8 +441,7 @@ class MavlinkServer:
         if msg_id == mav.MAVLINK_MSG_ID_SYS_STATUS:
             # geofence bit: present and enabled when there are fences; healthy unless this drone is in breach now
             present = SENSORS | (mav.MAV_SYS_STATUS_GEOFENCE if self.sim.fences.prisms else 0)
-            breach = getattr(self.sim.monitor, "_breach", None)
-            in_breach = breach is not None and i < breach.size and bool(breach[i])
+            in_breach = self.sim.monitor.in_breach(i)
             health = SENSORS | (0 if in_breach else mav.MAV_SYS_STATUS_GEOFENCE)
             return m.sys_status_encode(present, present, health, 200, int(volts * 1000), int(amps * 100),
                                        round(soc * 100), 0, 0, 0, 0, 0, 0)
