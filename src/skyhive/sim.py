@@ -32,6 +32,7 @@ from skyhive.world.world import DroneStatus, World
 # concern's optional dependencies stay optional.  Each concern appends one line here.
 SYSTEM_BUILDERS: list[str] = [
     "skyhive.comms.system:build",
+    "skyhive.autonomy.mission:build",
 ]
 
 

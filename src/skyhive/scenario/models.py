@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from skyhive.autonomy.config import TaskSpec
+from skyhive.autonomy.config import MissionSettings, TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
 from skyhive.scenario.base import Section
 
@@ -242,6 +242,7 @@ class Scenario(Section):
     ground_stations: list[GroundStation] = Field(default_factory=list)
     comms: Comms | None = None
     tasks: list[TaskSpec] = Field(default_factory=list)
+    mission: MissionSettings | None = None
 
     @property
     def n_drones(self) -> int:
