@@ -203,6 +203,8 @@ class MissionSettings(Section):
     search_objects: list[ObjectPoint] = Field(default_factory=list)
     report_retry_s: float = Field(10.0, gt=0.0, le=3600.0, description="re-send an unacknowledged find")
     operator: list[OperatorEvent] = Field(default_factory=list)
+    order_repeat_s: float = Field(10.0, gt=0.0, le=3600.0, description="a station re-floods an unconfirmed order")
+    order_repeats: int = Field(60, ge=1, le=100000, description="at most this many floods per order")
 
 
 def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -211,11 +213,7 @@ def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     tasks = data.get("tasks") or []
     mission = data.get("mission")
     gs = [g.get("name") for g in data.get("ground_stations") or [] if isinstance(g, dict)]
-    has_radio = data.get("comms") is not None or bool(gs)
     ops = (mission or {}).get("operator") or [] if isinstance(mission, dict) else []
-    if (tasks or ops) and not has_radio:
-        out.append(("tasks", "a mission needs the mesh radio: add a 'comms' section or a ground station "
-                             "(drones coordinate only through messages)"))
     if not isinstance(mission, dict):
         return out
     if mission.get("search_objects"):

@@ -43,6 +43,7 @@ class CommsTransport:
         self._kinds: dict[int, str] = {}
         self._got: list[NDArray[np.int64]] = []  # (k, 3) rows: receiver index, sender index, snapshot/row ref
         self._t = 0.0
+        self._station_got: list[NDArray[np.int64]] = []  # (seq, row) of rows ground stations received
         self.width = 0  # tasks the allocator knows now: rows sent before tasks were added are padded to it
 
     def _kind(self, nbytes: int) -> str:
@@ -81,6 +82,24 @@ class CommsTransport:
             if ok.any():
                 p = ib.payload[ok]
                 self._got.append(np.column_stack([r[ok], s[ok], p[:, 0], p[:, 1]]))
+            st = (ib.receivers >= self.comms.n_drones) & (s >= 0)  # ground stations overhear rows too
+            if st.any():
+                self._station_got.append(ib.payload[st])
+
+    def station_rows(self) -> NDArray[np.int32] | None:
+        """The winner columns (z) of the CBBA rows ground stations received since the last call, or None: how
+        a station learns that the swarm has taken up its order."""
+        if not self._station_got:
+            return None
+        got = np.concatenate(self._station_got)
+        self._station_got = []
+        out = []
+        for sq in np.unique(got[:, 0]).tolist():
+            if sq in self._snap:
+                z = self._snap[sq][1]["z"]
+                zz = z[got[got[:, 0] == sq, 1]]
+                out.append(np.pad(zz, ((0, 0), (0, max(self.width - zz.shape[1], 0))), constant_values=-1))
+        return np.concatenate(out) if out else None
 
     def tick(self, t: float) -> None:
         self._t = t

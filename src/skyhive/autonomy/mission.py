@@ -71,11 +71,16 @@ class MissionSystem:
         self.sim = sim
         self.cfg = settings
         sc = sim.scenario
-        comms = next((s for s in sim.systems if s.name == "comms"), None)
-        if comms is None:
-            raise ValueError("a mission needs the mesh radio: add a 'comms' section or a ground station")
         from skyhive.comms.system import CommsSystem
 
+        comms = next((s for s in sim.systems if s.name == "comms"), None)
+        if comms is None:  # no comms section and no ground station: the default radio (docs/comms.md)
+            from skyhive.comms.config import Comms
+
+            comms = CommsSystem(sim, Comms())
+            self.own_comms: CommsSystem | None = comms
+        else:
+            self.own_comms = None
         assert isinstance(comms, CommsSystem)
         self.comms = comms
         d = sim.world.drones
@@ -117,12 +122,14 @@ class MissionSystem:
             self._fixed_assign()
         self.done_t = np.full(m, np.inf)  # truth: when a drone first finished each allocatable task
         self.arrive_t = np.full(m, np.inf)
+        self.done_by = np.full(m, -1, np.int64)  # drone id that finished it first (tests, metrics)
         self.conflicted = np.zeros(m, bool)
         self.next_round = 0.0
         self.rounds = 0
         # operator orders, in time order
         self.ops = sorted(settings.operator, key=lambda o: o.at_s)
         self.next_op = 0
+        self.orders: list[list[Any]] = []  # [station node, add 0 / cancel 1, first task, count, next repeat, sent]
         self.op_sent: list[tuple[float, str, str]] = []
         self.op_heard_t: dict[tuple[int, int], float] = {}  # (add/cancel, first task) -> first heard by a worker
         # search objects: truth positions on the ground
@@ -221,9 +228,9 @@ class MissionSystem:
             self.cov_label[inside] = a
         self.cov_hit = np.zeros((nx, ny), bool)
         self.cov_total = np.bincount(self.cov_label[self.cov_label >= 0], minlength=len(self.areas))
-        r = int(np.ceil(self.width / 2.0 / cell))
+        r = int(np.ceil(self.width / 2.0 / cell)) + 1
         ox, oy = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
-        keep = np.hypot(ox, oy) * cell <= self.width / 2.0
+        keep = (np.hypot(np.abs(ox) - 1, np.abs(oy) - 1) * cell <= self.width / 2.0)  # candidates; exact test later
         self.cov_off = np.column_stack([ox[keep], oy[keep]])
 
     # -- operator API ------------------------------------------------------------------------------------------
@@ -259,9 +266,10 @@ class MissionSystem:
             self.closed = np.pad(self.closed, ((0, 0), (0, grow)))
             self.done_t = np.append(self.done_t, np.full(grow, np.inf))
             self.arrive_t = np.append(self.arrive_t, np.full(grow, np.inf))
+            self.done_by = np.append(self.done_by, np.full(grow, -1, np.int64))
             self.conflicted = np.append(self.conflicted, np.zeros(grow, bool))
             self.transport.width = len(self.tasks)
-            self.comms.flood([src], self.k_op, np.array([[0, old, grow]]), ttl=TTL)
+            self._order(src, 0, old, grow, t)
         self.op_sent.append((t, "add", spec.id))
         return ids
 
@@ -272,8 +280,29 @@ class MissionSystem:
             raise ValueError(f"no task with id {task_id!r}")
         mt.cancelled_t = t
         if mt.cbba.size:
-            self.comms.flood([src], self.k_op, np.array([[1, int(mt.cbba[0]), int(mt.cbba.size)]]), ttl=TTL)
+            self._order(src, 1, int(mt.cbba[0]), int(mt.cbba.size), t)
         self.op_sent.append((t, "cancel", task_id))
+
+    def _order(self, src: int, kind: int, first: int, count: int, t: float) -> None:
+        """Flood an order now and keep it for repeats (an operator out of range waits for the relay)."""
+        self.comms.flood([src], self.k_op, np.array([[kind, first, count]]), ttl=TTL)
+        self.orders.append([src, kind, first, count, t + self.cfg.order_repeat_s, 1])
+
+    def _repeat_orders(self, t: float, heard: NDArray[np.int32] | None) -> None:
+        """Re-flood orders the station has no sign of: an add until a CBBA row the station received shows a
+        winner for one of its parts; a cancel ``order_repeats`` times."""
+        keep = []
+        for o in self.orders:
+            src, kind, first, count, due, sent = o
+            if kind == 0 and heard is not None and bool((heard[:, first:first + count] >= 0).any()):
+                continue
+            if sent >= self.cfg.order_repeats:
+                continue
+            if t + 1e-9 >= due:
+                self.comms.flood([src], self.k_op, np.array([[kind, first, count]]), ttl=TTL)
+                o[4], o[5] = t + self.cfg.order_repeat_s, sent + 1
+            keep.append(o)
+        self.orders = keep
 
     # -- the tick ----------------------------------------------------------------------------------------------
     def step(self, ctx: TickContext) -> None:
@@ -289,10 +318,15 @@ class MissionSystem:
             return
         d = ctx.world.drones
         self._receive(t)
+        heard = self.transport.station_rows()
+        if self.orders:
+            self._repeat_orders(t, heard)
         ok = d.status[self.wid] == DroneStatus.ACTIVE
         mav = next((s for s in self.sim.systems if s.name == "mavlink"), None)
         if mav is not None:
-            ok &= ~np.asarray(getattr(mav, "gcs"))[self.wid]
+            gcs = getattr(mav, "gcs", None)  # drones a ground station took over through MAVLink
+            if gcs is not None:
+                ok &= ~np.asarray(gcs, bool)[self.wid]
         if self.cfg.allocation == "cbba" and t + 1e-9 >= self.next_round:
             self.next_round += self.cfg.period_s
             self._round(ctx, ok)
@@ -438,6 +472,8 @@ class MissionSystem:
         self.closed[a, j] = True
         self.cbba.usable[a, j] = False
         self.cbba.touch(a)
+        first = ~np.isfinite(self.done_t[j])
+        self.done_by[j[first]] = self.wid[a[first]]
         np.minimum.at(self.done_t, j, t)
         self.cur[a] = -1
         self.mode[a] = 0
@@ -490,8 +526,13 @@ class MissionSystem:
             cell = self.cfg.coverage_cell_m
             cx = np.floor((pos[:, 0] - self.cov_x0) / cell).astype(np.int64)
             cy = np.floor((pos[:, 1] - self.cov_y0) / cell).astype(np.int64)
-            gx = (cx[:, None] + self.cov_off[None, :, 0]).ravel()
-            gy = (cy[:, None] + self.cov_off[None, :, 1]).ravel()
+            gx = cx[:, None] + self.cov_off[None, :, 0]
+            gy = cy[:, None] + self.cov_off[None, :, 1]
+            # a cell is seen when its centre is inside the footprint (a disc of the footprint width) of the drone
+            dx = self.cov_x0 + (gx + 0.5) * cell - pos[:, 0:1]
+            dy = self.cov_y0 + (gy + 0.5) * cell - pos[:, 1:2]
+            seen = (dx * dx + dy * dy <= (self.width / 2.0) ** 2).ravel()
+            gx, gy = gx.ravel()[seen], gy.ravel()[seen]
             nx, ny = self.cov_label.shape
             inb = (gx >= 0) & (gx < nx) & (gy >= 0) & (gy < ny)
             self.cov_hit[gx[inb], gy[inb]] = True
@@ -585,10 +626,13 @@ class MissionSystem:
                         schema_name="foxglove.SceneUpdate")
 
 
-def build(sim: Simulation) -> list[MissionSystem]:
-    """The mission system when the scenario has tasks (or operator orders); else nothing."""
+def build(sim: Simulation) -> list[Any]:
+    """The mission system when the scenario has tasks (or operator orders); else nothing.  Drones coordinate
+    only through messages, so a mission without a ``comms`` section or ground station brings the default
+    radio (docs/comms.md defaults) with it."""
     sc = sim.scenario
     ops = sc.mission.operator if sc.mission is not None else []
     if not sc.tasks and not ops:
         return []
-    return [MissionSystem(sim, sc.mission or MissionSettings())]
+    mission = MissionSystem(sim, sc.mission or MissionSettings())
+    return [mission] if mission.own_comms is None else [mission.own_comms, mission]

@@ -27,4 +27,5 @@ SUITES: dict[str, str] = {
     "comms": "skyhive.bench.comms:run",
     "mavlink": "skyhive.bench.mavlink:run",
     "allocation": "skyhive.bench.allocation:run",
+    "sar": "skyhive.bench.sar:run",
 }
