@@ -217,3 +217,48 @@ def test_sar_example_runs_to_the_end(tmp_path: Path) -> None:
     assert m["sim_time_s"] == pytest.approx(1500.0)
     assert m["mission_tasks_done"] == 1
     assert m["search_found_reported"] == 20 and m["search_time_to_find_all_s"] is not None
+
+
+def test_operator_cancel_arrives_and_the_task_is_never_done(tmp_path: Path) -> None:
+    """Cancel the farthest task early through the mesh: drones drop it once they hear the order."""
+    path = scenario(tmp_path, mission={"stale_rounds": 8, "operator": [{"at_s": 3, "cancel": "t3"}]})
+    sim = Simulation.from_file(path)
+    sim.run()
+    mis = sim.system("mission")
+    assert mis.op_heard_t[(1, 3)] > 3.0  # type: ignore[attr-defined]
+    assert not np.isfinite(mis.done_t[3])  # type: ignore[attr-defined]
+    assert np.isfinite(mis.done_t[:3]).all()  # type: ignore[attr-defined]
+    assert mis.closed[:, 3].all()  # type: ignore[attr-defined]  # every drone heard it
+    rep = {r["id"]: r for r in sim.metrics["mission_task_report"]}
+    assert rep["t3"]["cancelled"] and not rep["t3"]["done"]
+
+
+def test_python_api_add_task_and_survey_coverage(tmp_path: Path) -> None:
+    area = [[p["lon"], p["lat"]] for p in (ll(-200, 100), ll(200, 100), ll(200, 400), ll(-200, 400),
+                                             ll(-200, 100))]
+    sim = Simulation.from_file(scenario(tmp_path, duration=300, tasks=[]))
+    mis = sim.system("mission")
+    sim.run(until=10.0)
+    ids = mis.add_task({"id": "map", "kind": "survey", "area": area, "value": 4})  # type: ignore[attr-defined]
+    assert ids.size == 8  # one share per worker
+    sim.run()
+    m = sim.metrics
+    assert m["mission_tasks_done"] == 1 and m["mission_coverage_pct"] > 99.0
+    series = m["mission_coverage_series"]
+    assert series[0][1] == 0.0 and series[-1][1] == pytest.approx(m["mission_coverage_pct"])
+    with pytest.raises(ValueError, match="already used"):
+        mis.add_task({"id": "map", "kind": "inspect", "at": ll(0, 0)})  # type: ignore[attr-defined]
+
+
+def test_mission_markers_in_the_mcap_log(tmp_path: Path) -> None:
+    from mcap.reader import make_reader
+
+    out = tmp_path / "m.mcap"
+    res = run_cli("run", str(scenario(tmp_path, duration=30)), "--record", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    with out.open("rb") as f:
+        msgs = [(ch.topic, sc.name, m.data) for sc, ch, m in make_reader(f).iter_messages(topics=["/mission/tasks"])]
+    assert msgs and all(name == "foxglove.SceneUpdate" for _, name, _ in msgs)
+    last = json.loads(msgs[-1][2])
+    ent = last["entities"][0]
+    assert len(ent["spheres"]) == 4 and len(ent["lines"][0]["points"]) >= 2

@@ -145,6 +145,7 @@ class MissionSystem:
         self.next_ack = 0.0
         self.rng = sim.rng["mission"]
         self._register()
+        self.cov_label = np.zeros((0, 0), np.int64)
         self._coverage_setup()
         self.cov_series: list[tuple[float, float]] = []
         self.next_cov_sample = 0.0
@@ -213,10 +214,13 @@ class MissionSystem:
         cell = self.cfg.coverage_cell_m
         polys = [p for _, p in self.areas]
         if not polys:
-            self.cov_label = np.zeros((0, 0), np.int64)
             return
         b = np.array([p.bounds for p in polys])
-        self.cov_x0, self.cov_y0 = float(b[:, 0].min()), float(b[:, 1].min())
+        old = (self.cov_x0, self.cov_y0, self.cov_hit) if self.cov_label.size else None
+        # the raster is aligned to a lattice through the origin, so a grid rebuilt for an added area keeps
+        # the cells already seen
+        self.cov_x0 = float(np.floor(b[:, 0].min() / cell) * cell)
+        self.cov_y0 = float(np.floor(b[:, 1].min() / cell) * cell)
         nx = int(np.ceil((b[:, 2].max() - self.cov_x0) / cell)) + 1
         ny = int(np.ceil((b[:, 3].max() - self.cov_y0) / cell)) + 1
         xs = self.cov_x0 + (np.arange(nx) + 0.5) * cell
@@ -227,6 +231,9 @@ class MissionSystem:
             inside = contains_xy(p, gx, gy) & (self.cov_label < 0)
             self.cov_label[inside] = a
         self.cov_hit = np.zeros((nx, ny), bool)
+        if old is not None:
+            ox, oy = round((old[0] - self.cov_x0) / cell), round((old[1] - self.cov_y0) / cell)
+            self.cov_hit[ox:ox + old[2].shape[0], oy:oy + old[2].shape[1]] = old[2]
         self.cov_total = np.bincount(self.cov_label[self.cov_label >= 0], minlength=len(self.areas))
         r = int(np.ceil(self.width / 2.0 / cell)) + 1
         ox, oy = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
@@ -269,6 +276,8 @@ class MissionSystem:
             self.done_by = np.append(self.done_by, np.full(grow, -1, np.int64))
             self.conflicted = np.append(self.conflicted, np.zeros(grow, bool))
             self.transport.width = len(self.tasks)
+            if spec.kind in ("survey", "search"):
+                self._coverage_setup()
             self._order(src, 0, old, grow, t)
         self.op_sent.append((t, "add", spec.id))
         return ids
@@ -383,7 +392,8 @@ class MissionSystem:
         d = ctx.world.drones
         alg = self.cbba
         alg.pos = d.pos[self.wid].copy()
-        alg.now = ctx.t
+        # paths start here and now; the discount stays referenced to the mission start (alg.now = 0), so bids
+        # made in different rounds compare fairly (a later bid must not win just by being made later)
         alg.t_avail[:] = ctx.t
         spare = np.maximum(d.battery_wh[self.wid] - d.reserve_frac[self.wid] * d.capacity_wh[self.wid], 0.0)
         power = d.hover_power_w[self.wid].astype(np.float64) + d.drag_power_coef[self.wid] * self.speed ** 3
@@ -396,6 +406,8 @@ class MissionSystem:
 
     def _targets(self) -> I64:
         """Each worker's task now: the first entry of its own path it still counts as open."""
+        if not len(self.tasks):
+            return np.full(self.wid.size, -1, np.int64)
         if self.cfg.allocation == "fixed_split":
             tgt = self.fixed.copy()
             shut = self.closed[np.arange(tgt.size), np.maximum(tgt, 0)]
@@ -627,12 +639,12 @@ class MissionSystem:
 
 
 def build(sim: Simulation) -> list[Any]:
-    """The mission system when the scenario has tasks (or operator orders); else nothing.  Drones coordinate
+    """The mission system when the scenario has ``tasks`` or a ``mission`` section (tasks may come later from the
+    operator); else nothing.  Drones coordinate
     only through messages, so a mission without a ``comms`` section or ground station brings the default
     radio (docs/comms.md defaults) with it."""
     sc = sim.scenario
-    ops = sc.mission.operator if sc.mission is not None else []
-    if not sc.tasks and not ops:
+    if not sc.tasks and sc.mission is None:
         return []
     mission = MissionSystem(sim, sc.mission or MissionSettings())
     return [mission] if mission.own_comms is None else [mission.own_comms, mission]
