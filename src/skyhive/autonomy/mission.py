@@ -146,6 +146,8 @@ class MissionSystem:
         self.rng = sim.rng["mission"]
         self._register()
         self.cov_label = np.zeros((0, 0), np.int64)
+        self.cov_x0 = self.cov_y0 = 0.0
+        self.cov_hit = np.zeros((0, 0), bool)
         self._coverage_setup()
         self.cov_series: list[tuple[float, float]] = []
         self.next_cov_sample = 0.0
