@@ -234,8 +234,8 @@ class MissionSystem:
             self.cov_label[inside] = a
         self.cov_hit = np.zeros((nx, ny), bool)
         if old is not None:
-            ox, oy = round((old[0] - self.cov_x0) / cell), round((old[1] - self.cov_y0) / cell)
-            self.cov_hit[ox:ox + old[2].shape[0], oy:oy + old[2].shape[1]] = old[2]
+            sx, sy = round((old[0] - self.cov_x0) / cell), round((old[1] - self.cov_y0) / cell)
+            self.cov_hit[sx:sx + old[2].shape[0], sy:sy + old[2].shape[1]] = old[2]
         self.cov_total = np.bincount(self.cov_label[self.cov_label >= 0], minlength=len(self.areas))
         r = int(np.ceil(self.width / 2.0 / cell)) + 1
         ox, oy = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
