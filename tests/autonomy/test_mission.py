@@ -64,37 +64,54 @@ def _step_to_round(sim: Simulation) -> None:
         sim.step()
 
 
-def test_decisions_read_only_own_state_and_inbox(tmp_path: Path) -> None:
-    """Mid-mission, replace every other drone's allocator and mission state by garbage just before a round:
-    drone i's new CBBA row and its velocity intent must come out bit-identical."""
+def _poison_all_but(sim: Simulation, i: int, rng: np.random.Generator) -> None:
+    """Replace every other drone's allocator and mission state by garbage."""
+    mis = sim.system("mission")
+    alg = mis.cbba  # type: ignore[attr-defined]
+    others = np.arange(alg.n) != i
+    k, m = alg.n - 1, alg.y.shape[1]
+    alg.y[others] = rng.random((k, m)).astype(np.float32) * 50
+    alg.z[others] = rng.integers(-1, alg.n, (k, m))
+    alg.t[others] = rng.integers(-1, 50, (k, m))
+    alg.s[others] = rng.integers(-1, 50, (k, alg.n))
+    alg.bundle[others] = rng.integers(0, m, alg.bundle[others].shape)
+    alg.path[others] = rng.integers(0, m, alg.path[others].shape)
+    alg.blen[others] = rng.integers(0, alg.bundle.shape[1] + 1, k)
+    alg.usable[others] = rng.random((k, m)) < 0.5
+    for name in ("closed", "acked", "found_by"):
+        arr = getattr(mis, name)
+        arr[others] = rng.random(arr[others].shape) < 0.5
+    for name, hi in (("cur", m), ("wp", 3), ("mode", 2)):
+        arr = getattr(mis, name)
+        arr[others] = rng.integers(-1 if name == "cur" else 0, hi, k)
+    mis.serve_end[others] = rng.random(k) * 100  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("at_round", [True, False])
+def test_decisions_read_only_own_state_and_inbox(tmp_path: Path, at_round: bool) -> None:
+    """Mid-mission, for each drone i, replace every other drone's allocator and mission state by garbage; one
+    tick later (a CBBA round, or a tick between rounds) drone i's CBBA row and velocity intent must be
+    bit-identical to the unpoisoned run.  Reading anything but its own row and inbox breaks this."""
     sim = Simulation.from_file(scenario(tmp_path))
     sim.run(until=6.0)
     _step_to_round(sim)
-    twin = copy.deepcopy(sim)
-    mis = twin.system("mission")
-    alg = mis.cbba  # type: ignore[attr-defined]
+    if not at_round:
+        sim.step()
+    ref = copy.deepcopy(sim)
+    rounds = ref.system("mission").rounds  # type: ignore[attr-defined]
+    ref.step()
+    assert ref.system("mission").rounds == rounds + int(at_round)  # type: ignore[attr-defined]
+    a = ref.system("mission").cbba  # type: ignore[attr-defined]
     rng = np.random.default_rng(5)
-    for i in range(alg.n):
-        others = np.arange(alg.n) != i
-        m = alg.y.shape[1]
-        alg.y[others] = rng.random((alg.n - 1, m)).astype(np.float32) * 50
-        alg.z[others] = rng.integers(-1, alg.n, (alg.n - 1, m))
-        alg.t[others] = rng.integers(-1, 50, (alg.n - 1, m))
-        alg.s[others] = rng.integers(-1, 50, (alg.n - 1, alg.n))
-        alg.bundle[others] = rng.integers(0, m, alg.bundle[others].shape)
-        alg.path[others] = rng.integers(0, m, alg.path[others].shape)
-        alg.usable[others] = rng.random((alg.n - 1, m)) < 0.5
-        mis.closed[others] = rng.random((alg.n - 1, m)) < 0.5  # type: ignore[attr-defined]
-        mis.serve_end[others] = rng.random(alg.n - 1) * 100  # type: ignore[attr-defined]
-        break  # garbage for everyone but drone 0, checked below
-    rounds = mis.rounds  # type: ignore[attr-defined]
-    sim.step()
-    twin.step()
-    assert twin.system("mission").rounds == rounds + 1  # type: ignore[attr-defined]
-    a, b = sim.system("mission").cbba, alg  # type: ignore[attr-defined]
-    for name in ("y", "z", "t", "s", "bundle", "path", "blen"):
-        assert np.array_equal(getattr(a, name)[0], getattr(b, name)[0]), name
-    assert np.array_equal(sim.world.drones.intent_vel[0], twin.world.drones.intent_vel[0])
+    for i in range(a.n):
+        twin = copy.deepcopy(sim)
+        _poison_all_but(twin, i, rng)
+        twin.step()
+        b = twin.system("mission").cbba  # type: ignore[attr-defined]
+        for name in ("y", "z", "t", "s", "bundle", "path", "blen"):
+            assert np.array_equal(getattr(a, name)[i], getattr(b, name)[i]), (i, name)
+        node = int(twin.system("mission").wid[i])  # type: ignore[attr-defined]
+        assert np.array_equal(ref.world.drones.intent_vel[node], twin.world.drones.intent_vel[node]), i
 
 
 def test_failed_drone_task_is_reallocated_and_done(tmp_path: Path) -> None:
