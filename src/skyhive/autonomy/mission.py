@@ -570,7 +570,7 @@ class MissionSystem:
             end = mt.spec.end_s
             arrive = self.arrive_t[mt.cbba] if mt.cbba.size else np.array([np.inf])
             out.append({"id": mt.spec.id, "kind": mt.spec.kind, "done": finished,
-                        "done_t": float(done.max()) if finished else None,
+                        "done_t": round(float(done.max()), 3) if finished else None,
                         "parts_done": int(np.isfinite(done).sum()), "parts": int(mt.cbba.size),
                         "on_time": finished and (end is None or bool((arrive <= end).all())),
                         "value": float(mt.spec.value * np.isfinite(done).mean()) if mt.cbba.size else 0.0,
