@@ -601,7 +601,12 @@ class MissionSystem:
         }
         if self.cov_label.size:
             out["mission_coverage_pct"] = round(self.coverage_pct(), 3)
-            out["mission_coverage_series"] = self.cov_series
+            # at most 25 samples in the summary (evenly spaced, the last one kept); every 10 s in cov_series
+            step = max(1, -(-len(self.cov_series) // 25))
+            thin = self.cov_series[::step]
+            if self.cov_series and thin[-1] != self.cov_series[-1]:
+                thin.append(self.cov_series[-1])
+            out["mission_coverage_series"] = thin
         if self.obj.shape[0]:
             found = np.isfinite(self.gs_t)
             out["search_objects"] = int(self.obj.shape[0])
