@@ -279,3 +279,22 @@ def test_mission_markers_in_the_mcap_log(tmp_path: Path) -> None:
     last = json.loads(msgs[-1][2])
     ent = last["entities"][0]
     assert len(ent["spheres"]) == 4 and len(ent["lines"][0]["points"]) >= 2
+
+
+def test_low_battery_drone_gives_its_task_to_others(tmp_path: Path) -> None:
+    """A worker that reaches its battery reserve mid-task returns home (core failsafe) and stops bidding; the
+    others take its task over through the allocation."""
+    path = scenario(tmp_path, tasks=[{"id": "far", "kind": "loiter", "at": {**ll(600, 300), "alt_m": 40},
+                                      "service_s": 60, "value": 5}])
+    sim = Simulation.from_file(path)
+    mis = sim.system("mission")
+    sim.run(until=70.0)
+    serving = np.flatnonzero(mis.cur >= 0)  # type: ignore[attr-defined]
+    assert serving.size >= 1
+    low = int(mis.wid[serving[0]])  # type: ignore[attr-defined]
+    d = sim.world.drones
+    d.battery_wh[low] = 0.19 * d.capacity_wh[low]  # just under the 20 % reserve
+    sim.run()
+    assert d.status[low] in (DroneStatus.RETURNING, DroneStatus.LANDING, DroneStatus.LANDED)
+    assert np.isfinite(mis.done_t[0])  # type: ignore[attr-defined]
+    assert mis.done_by[0] not in (-1, low)  # type: ignore[attr-defined]
