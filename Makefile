@@ -21,6 +21,9 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/skyhive run examples/zurich-2000.yaml --record out/demo.mcap --summary out/demo.summary.json
 
+sar: $(VENV)/.runtime
+	$(BIN)/skyhive run examples/sar-100.yaml --record out/sar.mcap --summary out/sar.summary.json
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy

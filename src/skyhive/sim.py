@@ -33,6 +33,7 @@ from skyhive.world.world import DroneStatus, World
 SYSTEM_BUILDERS: list[str] = [
     "skyhive.comms.system:build",
     "skyhive.airspace.system:build",
+    "skyhive.autonomy.mission:build",
 ]
 
 

@@ -146,8 +146,9 @@ def expire_stale(y: np.ndarray, z: np.ndarray, t: np.ndarray, s: np.ndarray, ali
 @njit(cache=True, parallel=True)
 def release(y: np.ndarray, z: np.ndarray, t: np.ndarray, now: int, bundle: np.ndarray, path: np.ndarray,
             blen: np.ndarray,
-            alive: np.ndarray, active: np.ndarray, changed: np.ndarray) -> None:
-    """Bundle release: cut the bundle at the first task this drone no longer wins (or that was cancelled);
+            alive: np.ndarray, active: np.ndarray, usable: np.ndarray, changed: np.ndarray) -> None:
+    """Bundle release: cut the bundle at the first task this drone no longer wins (or that was cancelled, or
+    that this drone itself no longer counts as open: ``usable[i, j]`` False -- done or cancelled as far as it heard);
     bids for the tasks after it were made on top of it, so they are reset (Choi et al. 2009, eq. 6-7)."""
     for i in prange(y.shape[0]):
         if not alive[i]:
@@ -156,14 +157,14 @@ def release(y: np.ndarray, z: np.ndarray, t: np.ndarray, now: int, bundle: np.nd
         cut = nb
         for n in range(nb):
             j = bundle[i, n]
-            if z[i, j] != i or not active[j]:
+            if z[i, j] != i or not active[j] or not usable[i, j]:
                 cut = n
                 break
         if cut == nb:
             continue
         for n in range(cut, nb):
             j = bundle[i, n]
-            if z[i, j] == i and (n > cut or not active[j]):
+            if z[i, j] == i and (n > cut or not active[j] or not usable[i, j]):
                 y[i, j] = 0.0
                 z[i, j] = -1
                 t[i, j] = now
@@ -258,7 +259,7 @@ def build_bundles(
     blen: np.ndarray,
     pos: np.ndarray, t_avail: np.ndarray, t_limit: np.ndarray, speed: np.ndarray, cap: np.ndarray, now: float,
     ln_lam: float, tp: np.ndarray, val: np.ndarray, ts: np.ndarray, te: np.ndarray, sv: np.ndarray, req: np.ndarray,
-    active: np.ndarray, changed: np.ndarray,
+    active: np.ndarray, usable: np.ndarray, changed: np.ndarray,
 ) -> None:
     """Phase 1 of CBBA for each drone in ``todo``: greedily add the task with the best (warped) bid that beats
     the drone's current view of the winning bid, until the bundle is full or nothing can be won.
@@ -282,7 +283,7 @@ def build_bundles(
             best_j = -1
             best_n = -1
             for j in range(m_tasks):
-                if not active[j] or z[i, j] == i or (req[j] & cap_i) != req[j]:
+                if not active[j] or not usable[i, j] or z[i, j] == i or (req[j] & cap_i) != req[j]:
                     continue
                 ub = _direct_bound(x0, t_avail[i], t_limit[i], speed[i], now, ln_lam, j, tp, val, ts, te, sv)
                 # a bid never exceeds the direct-flight bound: skip tasks that cannot beat the winner or the best

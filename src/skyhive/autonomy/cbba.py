@@ -98,6 +98,8 @@ class CBBA:
         self.y = np.zeros((n, m), np.float32)
         self.z = np.full((n, m), -1, np.int32)
         self.t = np.full((n, m), -1, np.int32)  # round in which each entry was decided (tie-break only)
+        # what each drone itself counts as open (heard of, not heard done or cancelled); all True without a mission
+        self.usable = np.ones((n, m), bool)
         self.s = np.full((n, n), -1, np.int32)
         self.bundle = np.full((n, cfg.max_bundle), -1, np.int32)
         self.path = np.full((n, cfg.max_bundle), -1, np.int32)
@@ -130,14 +132,15 @@ class CBBA:
                         inbox.payload["y"], inbox.payload["z"], inbox.payload["t"], inbox.payload["s"], changed)
         if cfg.stale_rounds is not None:
             K.expire_stale(self.y, self.z, self.t, self.s, self.alive, r, cfg.stale_rounds, changed)
-        K.release(self.y, self.z, self.t, r, self.bundle, self.path, self.blen, self.alive, tk.active, changed)
+        K.release(self.y, self.z, self.t, r, self.bundle, self.path, self.blen, self.alive, tk.active, self.usable,
+                  changed)
         self._dirty |= changed
         todo = np.flatnonzero(self._dirty & self.alive & (self.blen < cfg.max_bundle)).astype(np.int64)
         if todo.size:
             K.build_bundles(todo, self.y, self.z, self.t, r, self.bundle, self.path, self.blen, self.pos, self.t_avail,
                             self.t_limit,
                             self.speed_arr, self.cap_arr, self.now, float(np.log(cfg.discount)), tk.pos, tk.value,
-                            tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active, changed)
+                            tk.t_start, tk.t_end, tk.service, tk.req_cap, tk.active, self.usable, changed)
         self._dirty[:] = False
         self.last_change[changed] = r
         ids = np.arange(self.n)
@@ -257,10 +260,12 @@ class CBBA:
         self._dirty[ids] = True
         self._force_change[ids] = True
 
-    def add_tasks(self, count: int) -> None:
+    def add_tasks(self, count: int, known: bool = True) -> None:
         """Grow every drone's knowledge for tasks already appended to ``self.tasks`` (operator tasking).
 
-        Simplification until the comms binding: every drone learns of the new tasks in the same round."""
+        ``known=True``: every drone learns of the new tasks in the same round (allocation-only tests);
+        ``known=False``: no drone may bid until it has heard of them (``usable``; the mission system sets it
+        when the operator's message arrives over the mesh)."""
         m_old = self.y.shape[1]
         m_new = len(self.tasks)
         if m_new - m_old != count:
@@ -268,7 +273,13 @@ class CBBA:
         self.y = np.ascontiguousarray(np.pad(self.y, ((0, 0), (0, count))))
         self.z = np.ascontiguousarray(np.pad(self.z, ((0, 0), (0, count)), constant_values=-1))
         self.t = np.ascontiguousarray(np.pad(self.t, ((0, 0), (0, count)), constant_values=-1))
+        self.usable = np.ascontiguousarray(np.pad(self.usable, ((0, 0), (0, count)), constant_values=known))
         self._dirty[:] = True
+
+    def touch(self, ids: NDArray[np.int64]) -> None:
+        """These drones' own knowledge changed outside a round (a task heard of, done or cancelled): they
+        rebuild their bundles next round."""
+        self._dirty[np.asarray(ids, np.int64)] = True
 
     def cancel_tasks(self, ids: NDArray[np.int64] | list[int]) -> None:
         """Cancel tasks (operator): every drone drops them; bundles are cut at them next round."""

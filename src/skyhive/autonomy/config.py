@@ -120,7 +120,7 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
                                                  f"geofence {name!r}"))
     for name in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(("tasks", f"task id {name!r} is used more than once"))
-    return out
+    return out + mission_problems(data)
 
 
 def taskset_from_specs(specs: list[TaskSpec], enu: Any) -> tuple[TaskSet, list[str]]:
@@ -145,3 +145,95 @@ def taskset_from_specs(specs: list[TaskSpec], enu: Any) -> tuple[TaskSet, list[s
                req_cap=spec.capability_mask())
         names.append(spec.id)
     return ts, names
+
+
+class ObjectPoint(Section):
+    """A hidden search object (e.g. a missing person) on the ground."""
+
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+
+
+class Detection(Section):
+    """Search detection model (docs/autonomy.md, "Missions in flight"): an exponential glimpse law.  A drone at
+    height h over the ground, d metres horizontally from an object, detects it in a tick dt with probability
+    ``1 - exp(-rate dt)``, ``rate = rate_per_s * min(1, (ref_alt_m / h)^2) * exp(-d^2 / (2 sigma^2))``, where
+    ``sigma = h tan(fov / 2) / 2`` (a quarter of the footprint width)."""
+
+    rate_per_s: float = Field(2.0, gt=0.0, le=100.0, description="glimpse rate right below the drone at ref_alt_m")
+    ref_alt_m: float = Field(50.0, gt=0.0, le=5000.0, description="height up to which the rate is full")
+
+
+class OperatorEvent(Section):
+    """An operator's order, sent at ``at_s`` from a ground station through the mesh (drones act on it only
+    once received): add a task, or cancel one by id."""
+
+    at_s: float = Field(ge=0.0)
+    station: str | None = Field(None, description="ground station that sends it (default: the first)")
+    add: TaskSpec | None = None
+    cancel: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> OperatorEvent:
+        if (self.add is None) == (self.cancel is None):
+            raise ValueError("an operator event needs exactly one of 'add' (a task) or 'cancel' (a task id)")
+        return self
+
+
+class MissionSettings(Section):
+    """How the swarm flies the ``tasks``: allocation period, flight height and camera, search objects."""
+
+    allocation: Literal["cbba", "fixed_split"] = Field(
+        "cbba", description="cbba: decentralized; fixed_split: the baseline, worker q flies share q, no allocation")
+    period_s: float = Field(1.0, gt=0.0, le=60.0, description="seconds between CBBA rounds")
+    alt_m: float = Field(50.0, gt=1.0, le=2000.0, description="height of area work (survey, search)")
+    transit_above_m: float = Field(25.0, ge=0.0, le=1000.0,
+                                   description="drones going to a task or home fly this much above alt_m, clear of "
+                                               "the drones at work")
+    camera_fov_deg: float = Field(60.0, gt=1.0, lt=179.0)
+    overlap: float = Field(0.1, ge=0.0, lt=1.0)
+    speed_mps: float | None = Field(None, gt=0.0, le=60.0, description="cruise speed (default: the fleet's max)")
+    shares_per_area: int | None = Field(None, ge=1, le=10000,
+                                        description="survey/search shares per area (default: workers / areas)")
+    max_bundle: int = Field(3, ge=1, le=50)
+    stale_rounds: int = Field(30, ge=2, le=100000)
+    discount: float = Field(0.999, gt=0.0, le=1.0)
+    coverage_cell_m: float = Field(10.0, gt=0.5, le=1000.0)
+    detection: Detection = Field(default_factory=Detection)
+    search_objects: list[ObjectPoint] = Field(default_factory=list)
+    report_retry_s: float = Field(10.0, gt=0.0, le=3600.0, description="re-send an unacknowledged find")
+    operator: list[OperatorEvent] = Field(default_factory=list)
+    order_repeat_s: float = Field(10.0, gt=0.0, le=3600.0, description="a station re-floods an unconfirmed order")
+    order_repeats: int = Field(60, ge=1, le=100000, description="at most this many floods per order")
+
+
+def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field path, message) for a mission that cannot fly as written."""
+    out: list[tuple[str, str]] = []
+    tasks = data.get("tasks") or []
+    mission = data.get("mission")
+    gs = [g.get("name") for g in data.get("ground_stations") or [] if isinstance(g, dict)]
+    ops = (mission or {}).get("operator") or [] if isinstance(mission, dict) else []
+    if not isinstance(mission, dict):
+        return out
+    if mission.get("search_objects"):
+        kinds = [t.get("kind") for t in tasks if isinstance(t, dict)]
+        kinds += [(o.get("add") or {}).get("kind") for o in ops if isinstance(o, dict)]
+        if "search" not in kinds:
+            out.append(("mission.search_objects", "search objects are placed but no task is of kind 'search'"))
+        if not gs:
+            out.append(("mission.search_objects", "finds are reported to a ground station: add one"))
+    ids = [t.get("id") for t in tasks if isinstance(t, dict)]
+    ids += [(o.get("add") or {}).get("id") for o in ops if isinstance(o, dict)]
+    for k, o in enumerate(ops):
+        if not isinstance(o, dict):
+            continue
+        st = o.get("station")
+        if not gs:
+            out.append((f"mission.operator.{k}", "operator orders are sent from a ground station: add one"))
+        elif st is not None and st not in gs:
+            out.append((f"mission.operator.{k}.station", f"no ground station named {st!r}"))
+        c = o.get("cancel")
+        if c is not None and c not in ids:
+            out.append((f"mission.operator.{k}.cancel", f"no task with id {c!r}"))
+    return out

@@ -28,4 +28,5 @@ SUITES: dict[str, str] = {
     "mavlink": "skyhive.bench.mavlink:run",
     "allocation": "skyhive.bench.allocation:run",
     "tracking": "skyhive.bench.tracking:run",
+    "sar": "skyhive.bench.sar:run",
 }

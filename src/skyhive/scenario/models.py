@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from skyhive.airspace.config import Intruder, ProtectedZone, Sensor
-from skyhive.autonomy.config import TaskSpec
+from skyhive.autonomy.config import MissionSettings, TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
 from skyhive.scenario.base import Section
 
@@ -246,6 +246,7 @@ class Scenario(Section):
     intruders: list[Intruder] = Field(default_factory=list)
     sensors: list[Sensor] = Field(default_factory=list)
     protected_zones: list[ProtectedZone] = Field(default_factory=list)
+    mission: MissionSettings | None = None
 
     @property
     def n_drones(self) -> int:
