@@ -12,7 +12,12 @@ Three systems share one :class:`AirspacePicture`:
   Remote ID claim that no radar track confirms while the radar covers it (possible spoof), and raises alerts
   (zone incursion, predicted time-to-zone, unknown aircraft near a manned aircraft).
 
-Onboard-camera detections from swarm drones need the mesh comms model (issue #3) and are not modelled here.
+A fourth, ``airspace_cameras`` (DECIDE), takes the onboard-camera frames of the swarm's drones and sends the
+detections to a ground station over the mesh (``skyhive.airspace.camera``); the tracker fuses only what arrived.
+
+Out-of-sequence policy: with cameras, every measurement (radar, bearings, camera frames) waits in a fixed-lag
+buffer and is fused in time order once ``now >= t_obs + fusion_delay_s``; a camera report that reaches the ground
+after its frame was fused is dropped and counted (``camera_reports_late``).  Without cameras the lag is 0.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from skyhive.airspace import adsb, remoteid
+from skyhive.airspace.camera import MANNED_SIZE_M, CameraModel
 from skyhive.airspace.config import (
     AdsbReceiver,
+    Camera,
     Intruder,
     ProtectedZone,
     Radar,
@@ -316,6 +323,17 @@ class AirspacePicture:
         self.adsb_rx = [(s, _enu(sim.frame, s.position)) for s in sc.sensors if isinstance(s, AdsbReceiver)]
         self.tracker = Tracker(TrackerConfig())
         self.pending_scans: list[Scan | BearingScan] = []
+        # onboard cameras (reports over the mesh) and the fixed-lag fusion buffer
+        self.cameras: list[CameraModel] = []
+        cams = [s for s in sc.sensors if isinstance(s, Camera)]
+        if cams:
+            comms = next((s for s in sim.systems if s.name == "comms"), None)
+            if comms is None:  # the scenario checks make this unreachable from a file
+                raise ValueError("onboard cameras need the comms model (a ground station or a comms section)")
+            self.cameras = [CameraModel(c, sim, comms) for c in cams]  # type: ignore[arg-type]
+        self.fusion_lag = max((c.fusion_delay_s for c in cams), default=0.0)
+        self.fused_until = -math.inf
+        self.camera_frames: dict[tuple[int, float], list[F64]] = {}
         # Remote ID
         self.rid_dec = remoteid.RemoteIdDecoder()
         self.rid_queue: list[tuple[float, int, int, bytes]] = []  # (deliver_t, seq, address, frame)
@@ -501,6 +519,47 @@ class AirspaceSense:
         }
 
 
+class AirspaceCameras:
+    """Onboard camera frames of the swarm's drones and their reports to the ground (phase DECIDE: after the
+    drones' inboxes, before they move; the reports leave in this tick and arrive in a later one)."""
+
+    name = "airspace_cameras"
+    phase = Phase.DECIDE
+    period = 0.0
+
+    def __init__(self, pic: AirspacePicture) -> None:
+        self.pic = pic
+
+    def step(self, ctx: TickContext) -> None:
+        pic, t = self.pic, ctx.t
+        due = [c for c in pic.cameras if t + 1e-9 >= c.next_t]
+        if not due:
+            return
+        w, it = ctx.world, pic.intruders
+        act = np.flatnonzero(it.active)
+        air = np.flatnonzero(w.manned.is_aircraft) if w.manned.m else np.zeros(0, np.int64)
+        tpos = np.vstack([it.pos[act], np.asarray(w.manned.pos, float).reshape(-1, 3)[air]])
+        tlabel = np.r_[KIND_INTRUDER * LABEL_SCALE + act, KIND_MANNED * LABEL_SCALE + air].astype(np.int64)
+        pos, vel = np.asarray(w.drones.pos, float), np.asarray(w.drones.vel, float)
+        flying = w.drones.flying
+        rng = ctx.rng["airspace_camera"]
+        for cam in due:
+            cam.next_t += 1.0 / cam.cfg.rate_hz
+            tsize = np.r_[np.full(act.size, cam.cfg.target_size_m), np.full(air.size, MANNED_SIZE_M)]
+            cam.frame(t, pos, vel, flying, ctx.index, tpos, tsize, tlabel, rng)
+
+    def metrics(self) -> dict[str, object]:
+        cams = self.pic.cameras
+        received = sum(c.received for c in cams)
+        return {
+            "camera_frames": sum(c.frames for c in cams),
+            "camera_detections": sum(c.detections for c in cams),
+            "camera_reports_received": received,
+            "camera_reports_late": sum(c.late for c in cams),
+            "camera_report_age_mean_s": round(sum(c.age_sum for c in cams) / received, 3) if received else None,
+        }
+
+
 def receive_remote_id(pic: AirspacePicture, t: float, addr: int, frame: bytes) -> None:
     """Decode one received frame (malformed ones are dropped and counted by the decoder)."""
     msg = pic.rid_dec(frame)
@@ -549,10 +608,11 @@ class AirspaceTrack:
 
     def step(self, ctx: TickContext) -> None:
         pic = self.pic
-        if not pic.pending_scans:
+        due = self._due(ctx)
+        if not due:
             return
         tr = pic.tracker
-        for scan in sorted(pic.pending_scans, key=lambda s: s.t):
+        for scan in due:
             if isinstance(scan, BearingScan):
                 tr.process_bearings(scan)
                 continue
@@ -565,10 +625,26 @@ class AirspaceTrack:
                 clutter = (res.det_track >= 0) & (scan.truth < 0)
                 for tid in res.det_track[clutter].tolist():
                     pic.track_truth.setdefault(tid, -1)
-        pic.pending_scans.clear()
         self._identify(ctx)
         self._alerts(ctx.t)
         self._score(ctx)
+
+    def _due(self, ctx: TickContext) -> list[Scan | BearingScan]:
+        """The scans to fuse now, in time order: everything observed at least ``fusion_lag`` ago (the
+        out-of-sequence policy; see the module docstring).  Camera reports join their frame until it is due."""
+        pic = self.pic
+        until = ctx.t - pic.fusion_lag + 1e-9
+        own = np.asarray(ctx.world.drones.pos, float)[ctx.world.drones.flying]
+        for k, cam in enumerate(pic.cameras):
+            t, rows, _ = cam.received_reports(ctx.t, pic.fused_until)
+            for ft in np.unique(t).tolist():
+                pic.camera_frames.setdefault((k, ft), []).append(rows[t == ft])
+        for key in sorted(key for key in pic.camera_frames if key[1] <= until):
+            pic.pending_scans.append(pic.cameras[key[0]].scan(key[1], np.vstack(pic.camera_frames.pop(key)), own))
+        due = sorted((s for s in pic.pending_scans if s.t <= until), key=lambda s: s.t)
+        pic.pending_scans = [s for s in pic.pending_scans if s.t > until]
+        pic.fused_until = max(pic.fused_until, until)
+        return due
 
     # -- identification ------------------------------------------------------------------------------------------
     def _identify(self, ctx: TickContext) -> None:
@@ -804,4 +880,7 @@ def build(sim: Simulation) -> list[Any]:
         return []
     pic = AirspacePicture(sim)
     sim.airspace = pic  # type: ignore[attr-defined]  # for tests and tools: the picture of this run
-    return [AirspaceSense(pic), AirspaceTrack(pic), IntruderTraffic(pic)]
+    systems: list[Any] = [AirspaceSense(pic), AirspaceTrack(pic), IntruderTraffic(pic)]
+    if pic.cameras:
+        systems.append(AirspaceCameras(pic))
+    return systems

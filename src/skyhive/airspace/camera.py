@@ -1,0 +1,156 @@
+"""Onboard cameras on swarm drones: detections of other aircraft, sent to a ground station over the mesh.
+
+Each drone of a camera's fleet looks along its horizontal direction of flight (the last one while it hovers),
+tilted by ``tilt_deg``, with a cone of ``fov_deg``.  At ``rate_hz`` every flying drone checks the few other aircraft
+(active intruders and manned aircraft) near it through the shared spatial index (``near_points`` with the targets
+as query points), keeps those in its cone and range, and detects each with the Johnson-criteria probability of
+:meth:`CameraModel.pd`.  A detection becomes a report (the drone's own GNSS position, measured range, azimuth,
+elevation and look direction) that the drone unicasts to its ground station through the mesh
+(``skyhive.comms``; routed by flooding when ``ttl > 1``).  The ground side only ever fuses the reports that reached
+the ground station, at the time they arrived.  The swarm's own drones are never reported: the onboard pipeline
+knows its mates from their mesh telemetry and suppresses them.
+
+All of it is vectorized over (drone, target) pairs; nothing loops over drones.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from skyhive.airspace.config import Camera
+from skyhive.airspace.tracker import Scan, polar_to_cartesian
+
+if TYPE_CHECKING:
+    from skyhive.comms.system import CommsSystem
+    from skyhive.sim import Simulation
+    from skyhive.world.spatial import SpatialIndex
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+MANNED_SIZE_M = 10.0  # critical dimension of a light aircraft or helicopter for the Johnson criteria
+PAYLOAD = 8  # drone x, y, z (GNSS), range, azimuth, elevation, look azimuth, truth tag (evaluation only)
+MOVING_MPS = 0.5  # below this horizontal speed the camera keeps its last look direction
+
+
+class CameraModel:
+    """One ``camera`` sensor entry: the fleet that carries it, its detection model and its message kind."""
+
+    def __init__(self, cfg: Camera, sim: Simulation, comms: CommsSystem) -> None:
+        self.cfg = cfg
+        sl = sim.fleet_slices[cfg.fleet]
+        self.first, self.stop = sl.start, sl.stop
+        names = [g.name for g in sim.scenario.ground_stations]
+        self.gs_node = comms.n_drones + (names.index(cfg.ground_station) if cfg.ground_station else 0)
+        self.comms = comms
+        self.kind = comms.register_kind(f"airspace_camera_{cfg.name}", cfg.report_bytes, (PAYLOAD,), np.float64)
+        self.ifov = math.radians(cfg.fov_deg) / cfg.pixels
+        self.cos_half = math.cos(math.radians(cfg.fov_deg / 2.0))
+        self.look_az = np.zeros(self.stop - self.first)  # radians from north, per drone of the fleet
+        # beyond this range an intruder-sized target has Pd < pd_max / 2: a frame without a report from there is
+        # no evidence that nothing is there (the tracker only counts a miss inside it)
+        self.look_range = min(cfg.range_m, cfg.target_size_m / (2.0 * cfg.n50_cycles * self.ifov))
+        self.next_t = 0.0
+        self.frames = 0
+        self.detections = 0
+        self.received = 0
+        self.late = 0
+        self.age_sum = 0.0
+
+    def pd(self, r: F64, size: F64) -> F64:
+        """Johnson criteria with the target transfer probability function (see docs/airspace.md)."""
+        c = self.cfg
+        n = size / (2.0 * np.maximum(r, 1e-3) * self.ifov) / c.n50_cycles
+        e = 2.7 + 0.7 * n
+        with np.errstate(over="ignore", divide="ignore"):
+            return np.asarray(c.pd_max / (1.0 + n ** (-e)), float)
+
+    def look_vectors(self, az: F64) -> F64:
+        tilt = math.radians(self.cfg.tilt_deg)
+        return np.stack([math.cos(tilt) * np.sin(az), math.cos(tilt) * np.cos(az), np.full(az.shape, math.sin(tilt))],
+                        axis=1)
+
+    def frame(self, t: float, pos: F64, vel: F64, flying: NDArray[np.bool_], index: SpatialIndex, tpos: F64,
+              tsize: F64, tlabel: I64, rng: np.random.Generator) -> int:
+        """Take one frame on every drone of the fleet and send the reports; returns the number of reports."""
+        c = self.cfg
+        v = vel[self.first:self.stop]
+        moving = np.hypot(v[:, 0], v[:, 1]) > MOVING_MPS
+        self.look_az = np.where(moving, np.arctan2(v[:, 0], v[:, 1]), self.look_az)
+        self.frames += 1
+        if tpos.shape[0] == 0:
+            return 0
+        p, q, dist = index.near_points(tpos, c.range_m)
+        ok = (q >= self.first) & (q < self.stop)
+        p, q, dist = p[ok], q[ok], dist[ok]
+        ok = flying[q] & (dist > 1.0)
+        p, q, dist = p[ok], q[ok], dist[ok]
+        rel = tpos[p] - pos[q]
+        u = self.look_vectors(self.look_az[q - self.first])
+        ok = np.einsum("ij,ij->i", rel, u) >= self.cos_half * dist
+        p, q, dist, rel = p[ok], q[ok], dist[ok], rel[ok]
+        ok = rng.random(p.size) < self.pd(dist, tsize[p])
+        p, q, dist, rel = p[ok], q[ok], dist[ok], rel[ok]
+        m = p.size
+        if m == 0:
+            return 0
+        az = np.degrees(np.arctan2(rel[:, 0], rel[:, 1])) + rng.normal(0.0, c.sigma_angle_deg, m)
+        el = np.degrees(np.arcsin(np.clip(rel[:, 2] / dist, -1.0, 1.0))) + rng.normal(0.0, c.sigma_angle_deg, m)
+        rr = np.maximum(dist * (1.0 + rng.normal(0.0, c.sigma_range_frac, m)), 1.0)
+        gnss = pos[q] + rng.normal(0.0, c.nav_sigma_m, (m, 3)) if c.nav_sigma_m > 0 else pos[q]
+        payload = np.column_stack([gnss, rr, az, el, np.degrees(self.look_az[q - self.first]),
+                                   tlabel[p].astype(np.float64)])
+        self.comms.unicast(q, self.gs_node, self.kind, payload, ttl=c.ttl)
+        self.detections += m
+        return m
+
+    def received_reports(self, now: float, fused_until: float) -> tuple[F64, F64, int]:
+        """Reports that reached the ground station this tick: (frame times, payload rows) of those still in time
+        to be fused, and how many arrived too late (their frame was already fused)."""
+        ib = self.comms.inbox(self.kind)
+        mine = ib.receivers == self.gs_node
+        t, pl = ib.sent_t[mine], ib.payload[mine]
+        self.received += int(t.size)
+        self.age_sum += float((now - t).sum())
+        late = t <= fused_until + 1e-9
+        self.late += int(late.sum())
+        return t[~late], pl[~late], int(late.sum())
+
+    def scan(self, t: float, rows: F64, own_drones: F64) -> Scan:
+        """One frame's received reports as a tracker scan: polar plots from each reporting drone, and the looks
+        (tracks inside the view of a reporting drone, not on one of the swarm's own drones, are misses)."""
+        c = self.cfg
+        r = rows[:, 3]
+        z, R = polar_to_cartesian(rows[:, :3], r, rows[:, 4], rows[:, 5], c.sigma_range_frac * r, c.sigma_angle_deg,
+                                  c.sigma_angle_deg)
+        R = R + np.eye(3)[None] * c.nav_sigma_m**2
+        reporters, first = np.unique(rows[:, :3], axis=0, return_index=True)
+        look_az = np.radians(rows[first, 6])
+        u = self.look_vectors(look_az)
+        own = cKDTree(own_drones) if own_drones.shape[0] else None
+
+        def covers(x: F64) -> NDArray[np.bool_]:
+            out = np.zeros(x.shape[0], bool)
+            if x.shape[0] == 0:
+                return out
+            lists = cKDTree(reporters).query_ball_point(x, self.look_range)
+            counts = np.fromiter((len(a) for a in lists), np.int64, len(lists))
+            if counts.sum() == 0:
+                return out
+            ti = np.repeat(np.arange(x.shape[0]), counts)
+            ri = np.concatenate([np.asarray(a, np.int64) for a in lists if len(a)])
+            rel = x[ti] - reporters[ri]
+            d = np.linalg.norm(rel, axis=1)
+            inside = np.einsum("ij,ij->i", rel, u[ri]) >= self.cos_half * d
+            out[ti[inside]] = True
+            if own is not None:
+                dd, _ = own.query(x, distance_upper_bound=50.0)
+                out &= ~np.isfinite(dd)
+            return out
+
+        return Scan(t=t, z=z, R=R, sensor=c.name, covers=covers, truth=rows[:, 7].astype(np.int64))
