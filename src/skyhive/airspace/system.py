@@ -359,7 +359,8 @@ class AirspacePicture:
         self.new_alerts: list[Alert] = []
         self.gospa: list[float] = []
         self.max_confirmed = 0
-        self.truth_first_due: dict[tuple[int, str], float] = {}
+        self.truth_first_due: dict[tuple[int, str], float] = {}  # (intruder, zone) -> true approach start
+        self.truth_first_inside: dict[tuple[int, str], float] = {}  # (intruder, zone) -> true entry time
         self.identified: dict[str, float] = {}  # uas_id -> first time a track of that intruder carried it
         self.scan_count = 0
 
@@ -608,6 +609,7 @@ class AirspaceTrack:
 
     def step(self, ctx: TickContext) -> None:
         pic = self.pic
+        self._truth(ctx.t)
         due = self._due(ctx)
         if not due:
             return
@@ -810,26 +812,30 @@ class AirspaceTrack:
         est = tr.x[conf, :3]
         own = np.array([pic.track_label.get(int(i)) == "swarm" for i in tr.ids[conf]], bool)
         pic.gospa.append(gospa(truth[cov], est[~own] if own.size else est).total)
-        # truth alert due times: the first time each intruder's straight-line time-to-zone is within the warning
-        it = pic.intruders
+
+    def _truth(self, t: float) -> None:
+        """When each alert condition truly began (evaluation only; every tick, vectorized over intruders): an
+        approach when the intruder's true straight-line time-to-zone first comes within the warning time, an
+        incursion when it is first inside the zone."""
+        pic, it = self.pic, self.pic.intruders
         act = np.flatnonzero(it.active)
+        if act.size == 0:
+            return
         for k, z in enumerate(pic.zones.cfgs):
-            tt = pic.zones.time_to_zone(k, it.pos[act], it.vel[act])
-            for i, v in zip(act.tolist(), tt.tolist(), strict=True):
-                if math.isfinite(v):
-                    pic.truth_first_due.setdefault((i, z.name), ctx.t)
+            inside = pic.zones.inside(k, it.pos[act])
+            for i in act[inside].tolist():
+                pic.truth_first_inside.setdefault((i, z.name), t)
+            todo = np.array([(i, z.name) not in pic.truth_first_due for i in act.tolist()], bool)
+            if not todo.any():
+                continue
+            tt = pic.zones.time_to_zone(k, it.pos[act[todo]], it.vel[act[todo]])
+            for i in act[todo][np.isfinite(tt)].tolist():
+                pic.truth_first_due.setdefault((i, z.name), t)
 
     def metrics(self) -> dict[str, object]:
         pic = self.pic
-        hours = max(pic.sim.world.t, 1e-9) / 3600.0
-        false = [a for a in pic.alerts if pic.track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER
-                 and a.kind != "near_manned"]
-        latency: list[float] = []
-        for (i, zone), due in pic.truth_first_due.items():
-            mine = [a.first_t for a in pic.alerts if a.target == zone
-                    and pic.track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + i]
-            if mine:
-                latency.append(min(mine) - due)  # negative: the track predicted it earlier than the truth did
+        scores = alert_scores(pic.alerts, pic.track_truth, pic.truth_first_due, pic.truth_first_inside,
+                              pic.sim.world.t)
         claims = list(pic.claims.values())
         return {
             "tracker": dict(pic.tracker.stats),
@@ -841,9 +847,7 @@ class AirspaceTrack:
             "remote_id_spoof_flags": sorted(c.uas_id or "?" for c in claims if c.spoof_flagged_t is not None),
             "alerts_total": len(pic.alerts),
             "alerts_by_kind": dict(Counter(a.kind for a in pic.alerts)),
-            "alerts_false": len(false),
-            "false_alerts_per_hour": round(len(false) / hours, 2),
-            "alert_latency_mean_s": round(float(np.mean(latency)), 2) if latency else None,
+            **scores,
             "alerts": [a.summary() for a in pic.alerts[:50]],
         }
 
@@ -868,6 +872,47 @@ class AirspaceTrack:
         mcap.write_json("/airspace/tracks", t, {"geojson": doc}, schema_name="foxglove.GeoJSON")
         mcap.write_json("/airspace/alerts", t, {"alerts": [a.to_json() for a in pic.alerts if a.active]},
                         schema_name="skyhive.AirspaceAlerts", schema={"type": "object"})
+
+
+def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tuple[int, str], float],
+                 entered: dict[tuple[int, str], float], duration_s: float) -> dict[str, object]:
+    """Alert latency and false alerts per hour (evaluation; docs/airspace.md, "Output").
+
+    * latency of a zone alert on intruder ``i`` and zone ``z``: the first alert time of any track whose truth is
+      ``i`` minus the time the condition truly began: ``approach`` against ``due[(i, z)]`` (the true straight-line
+      time-to-zone first within the warning time; negative when the track predicted it earlier) and
+      ``incursion`` (the first escalation to incursion) against ``entered[(i, z)]`` (the true entry);
+    * a false alert: an alert of any kind on a track whose truth is not an intruder (clutter, one of the swarm's
+      own drones, a manned aircraft); per hour of simulated time.
+    """
+    latency: dict[str, list[float]] = {"approach": [], "incursion": []}
+    for kind, truth_t in (("approach", due), ("incursion", entered)):
+        for (i, zone), t0 in truth_t.items():
+            mine = [a for a in alerts if a.target == zone
+                    and track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + i]
+            if kind == "approach":
+                first = [a.first_t for a in mine]
+            else:
+                first = [t for a in mine for t, k in a.history if k == "incursion"]
+            if first:
+                latency[kind].append(min(first) - t0)
+    false = [a for a in alerts if track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER]
+    hours = max(duration_s, 1e-9) / 3600.0
+    missed = sum(1 for key in entered if not any(
+        a.target == key[1] and track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + key[0]
+        for a in alerts))
+
+    def mean(v: list[float]) -> float | None:
+        return round(float(np.mean(v)), 2) if v else None
+
+    return {
+        "alerts_false": len(false),
+        "false_alerts_per_hour": round(len(false) / hours, 2),
+        "alert_latency_s": {k: mean(v) for k, v in latency.items()},
+        "alert_latency_mean_s": mean(latency["approach"]),  # first alert vs the first true condition
+        "incursions_true": len(entered),
+        "incursions_missed": missed,
+    }
 
 
 _LABEL_COLOURS = {"unknown": "#e03131", "swarm": "#1c7ed6", "manned": "#f08c00", "cooperative": "#2f9e44"}
