@@ -16,6 +16,7 @@ All of it is vectorized over (drone, target) pairs; nothing loops over drones.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -121,18 +122,30 @@ class CameraModel:
         self.late += int(late.sum())
         return t[~late], pl[~late], int(late.sum())
 
-    def scan(self, t: float, rows: F64, own_drones: F64) -> Scan:
-        """One frame's received reports as a tracker scan: polar plots from each reporting drone, and the looks
-        (tracks inside the view of a reporting drone, not on one of the swarm's own drones, are misses)."""
+    def scans(self, t: float, rows: F64, own_drones: F64) -> list[Scan]:
+        """One frame's received reports as tracker scans, one per reporting drone (each drone is its own sensor:
+        two drones that see the same aircraft in one frame give two updates of its track, not a duplicate
+        track).  Only drones with a detection report, so this is a handful per frame."""
         c = self.cfg
         r = rows[:, 3]
         z, R = polar_to_cartesian(rows[:, :3], r, rows[:, 4], rows[:, 5], c.sigma_range_frac * r, c.sigma_angle_deg,
                                   c.sigma_angle_deg)
         R = R + np.eye(3)[None] * c.nav_sigma_m**2
-        reporters, first = np.unique(rows[:, :3], axis=0, return_index=True)
-        look_az = np.radians(rows[first, 6])
-        u = self.look_vectors(look_az)
+        _, first, which = np.unique(rows[:, :3], axis=0, return_index=True, return_inverse=True)
+        which = which.ravel()
         own = cKDTree(own_drones) if own_drones.shape[0] else None
+        truth = rows[:, 7].astype(np.int64)
+        out: list[Scan] = []
+        for k, f in enumerate(first.tolist()):
+            sel = which == k
+            out.append(Scan(t=t, z=z[sel], R=R[sel], sensor=c.name, truth=truth[sel],
+                            covers=self._covers(rows[f:f + 1, :3], np.radians(rows[f:f + 1, 6]), own)))
+        return out
+
+    def _covers(self, reporters: F64, look_az: F64, own: cKDTree | None) -> Callable[[F64], NDArray[np.bool_]]:
+        """Which track positions the reporting drones looked at: inside their cone within ``look_range``, and
+        not on one of the swarm's own drones (the cameras never report those, so no miss is counted there)."""
+        u = self.look_vectors(look_az)
 
         def covers(x: F64) -> NDArray[np.bool_]:
             out = np.zeros(x.shape[0], bool)
@@ -153,4 +166,4 @@ class CameraModel:
                 out &= ~np.isfinite(dd)
             return out
 
-        return Scan(t=t, z=z, R=R, sensor=c.name, covers=covers, truth=rows[:, 7].astype(np.int64))
+        return covers

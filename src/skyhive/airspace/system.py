@@ -364,6 +364,15 @@ class AirspacePicture:
         self.identified: dict[str, float] = {}  # uas_id -> first time a track of that intruder carried it
         self.scan_count = 0
 
+    def track_state(self, t: float) -> F64:
+        """Track states (T, 6) with positions extrapolated from the last fused measurement time to ``t`` (the
+        fusion lag of the out-of-sequence buffer, see the module docstring)."""
+        x = self.tracker.x
+        dt = t - self.tracker.t if math.isfinite(self.tracker.t) else 0.0
+        if dt > 0.0:
+            x[:, :3] += x[:, 3:] * dt
+        return x
+
     def acknowledge(self, alert_id: int) -> bool:
         """The operator has seen alert ``alert_id``; False if there is no such alert."""
         for a in self.alerts:
@@ -642,7 +651,7 @@ class AirspaceTrack:
             for ft in np.unique(t).tolist():
                 pic.camera_frames.setdefault((k, ft), []).append(rows[t == ft])
         for key in sorted(key for key in pic.camera_frames if key[1] <= until):
-            pic.pending_scans.append(pic.cameras[key[0]].scan(key[1], np.vstack(pic.camera_frames.pop(key)), own))
+            pic.pending_scans.extend(pic.cameras[key[0]].scans(key[1], np.vstack(pic.camera_frames.pop(key)), own))
         due = sorted((s for s in pic.pending_scans if s.t <= until), key=lambda s: s.t)
         pic.pending_scans = [s for s in pic.pending_scans if s.t > until]
         pic.fused_until = max(pic.fused_until, until)
@@ -653,7 +662,7 @@ class AirspaceTrack:
         pic, tr, t = self.pic, self.pic.tracker, ctx.t
         conf = np.flatnonzero(tr.confirmed())
         pic.max_confirmed = max(pic.max_confirmed, conf.size)
-        x = tr.x
+        x = pic.track_state(t)
         pos = x[conf, :3]
         ids = tr.ids[conf]
         label = np.zeros(conf.size, np.int64)
@@ -766,7 +775,7 @@ class AirspaceTrack:
             a.active = False
         if conf.size == 0:
             return
-        x = tr.x[conf]
+        x = pic.track_state(t)[conf]
         ids = tr.ids[conf].tolist()
         labels = [pic.track_label.get(i, "unknown") for i in ids]
         # zones guard against drones: the swarm's own drones and ADS-B-identified manned aircraft (the traffic the
@@ -809,7 +818,7 @@ class AirspaceTrack:
         for r in pic.radars:
             cov |= r.covers(truth)
         conf = np.flatnonzero(tr.confirmed())
-        est = tr.x[conf, :3]
+        est = pic.track_state(ctx.t)[conf, :3]
         own = np.array([pic.track_label.get(int(i)) == "swarm" for i in tr.ids[conf]], bool)
         pic.gospa.append(gospa(truth[cov], est[~own] if own.size else est).total)
 
@@ -855,7 +864,7 @@ class AirspaceTrack:
         """Tracks on the map (GeoJSON points) and the alert list; new alerts already went to /events."""
         pic, tr = self.pic, self.pic.tracker
         conf = np.flatnonzero(tr.confirmed())
-        x = tr.x[conf]
+        x = pic.track_state(t)[conf]
         feats: list[dict[str, Any]] = []
         if conf.size:
             lat, lon, _ = pic.frame.geodetic(x[:, :3])
