@@ -334,6 +334,7 @@ class AirspacePicture:
         self.fusion_lag = max((c.fusion_delay_s for c in cams), default=0.0)
         self.fused_until = -math.inf
         self.camera_frames: dict[tuple[int, float], list[F64]] = {}
+        self.camera_fused = 0
         # Remote ID
         self.rid_dec = remoteid.RemoteIdDecoder()
         self.rid_queue: list[tuple[float, int, int, bytes]] = []  # (deliver_t, seq, address, frame)
@@ -566,6 +567,7 @@ class AirspaceCameras:
             "camera_detections": sum(c.detections for c in cams),
             "camera_reports_received": received,
             "camera_reports_late": sum(c.late for c in cams),
+            "camera_reports_fused": self.pic.camera_fused,
             "camera_report_age_mean_s": round(sum(c.age_sum for c in cams) / received, 3) if received else None,
         }
 
@@ -629,6 +631,8 @@ class AirspaceTrack:
                 continue
             res = tr.process(scan)
             pic.scan_count += 1
+            if scan.covers is not None:  # a camera scan: reports that updated (or started) a track
+                pic.camera_fused += int((res.det_track >= 0).sum())
             if scan.truth is not None:  # evaluation bookkeeping: the last truth behind each non-swarm track
                 keep = (res.det_track >= 0) & (scan.truth // LABEL_SCALE != KIND_SWARM)
                 for tid, lab in zip(res.det_track[keep].tolist(), scan.truth[keep].tolist(), strict=True):
