@@ -102,7 +102,7 @@ def test_no_mesh_path_no_camera_track() -> None:
     {"type": "node_failure", "at_s": 40.0, "nodes": [{"fleet": "relay", "drones": [1]}]},
 ], ids=["partition", "relay_failure"])
 def test_breaking_the_link_stops_track_updates(fault: dict[str, Any]) -> None:
-    sim = Simulation(scenario_from_dict(relay_scenario(fault, duration=70.0)))
+    sim = Simulation(scenario_from_dict(relay_scenario(fault, duration=110.0)))
     sim.run(until=40.0)
     rows = intruder_tracks(sim)
     assert len(rows) == 1
@@ -119,6 +119,8 @@ def test_breaking_the_link_stops_track_updates(fault: dict[str, Any]) -> None:
     cm = m["comms_airspace_camera_cams"]
     assert isinstance(cm, dict)
     assert cm["drop_partition"] + cm["drop_dead_node"] > 0
+    sim.run(until=110.0)  # the coasting track is deleted once its position uncertainty passes 300 m
+    assert tid not in pic_of(sim).tracker.ids.tolist()
 
 
 def test_reports_later_than_the_fusion_delay_are_dropped_and_counted() -> None:
