@@ -568,6 +568,7 @@ class AirspaceCameras:
             "camera_reports_received": received,
             "camera_reports_late": sum(c.late for c in cams),
             "camera_reports_fused": self.pic.camera_fused,
+            "camera_reports_merged": sum(c.fused_groups for c in cams),
             "camera_report_age_mean_s": round(sum(c.age_sum for c in cams) / received, 3) if received else None,
         }
 
@@ -655,7 +656,7 @@ class AirspaceTrack:
             for ft in np.unique(t).tolist():
                 pic.camera_frames.setdefault((k, ft), []).append(rows[t == ft])
         for key in sorted(key for key in pic.camera_frames if key[1] <= until):
-            pic.pending_scans.extend(pic.cameras[key[0]].scans(key[1], np.vstack(pic.camera_frames.pop(key)), own))
+            pic.pending_scans.append(pic.cameras[key[0]].scan(key[1], np.vstack(pic.camera_frames.pop(key)), own))
         due = sorted((s for s in pic.pending_scans if s.t <= until), key=lambda s: s.t)
         pic.pending_scans = [s for s in pic.pending_scans if s.t > until]
         pic.fused_until = max(pic.fused_until, until)
