@@ -179,3 +179,38 @@ def test_record_writes_tracks_and_alerts(tmp_path: Path) -> None:
     assert alert_logs == 1
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["alerts_total"] == 1 and math.isfinite(summary["airspace_gospa_mean"])
+
+
+def test_alert_latency_and_false_alerts_on_known_incursion(watched: Simulation) -> None:
+    """The bandit flies from x=200 at 10 m/s into the zone (edge x=1000): the approach condition truly begins at
+    20 s (60 s warning) and the incursion at 80 s; no other aircraft should raise an alert."""
+    pic, m = pic_of(watched), watched.metrics
+    assert pic.truth_first_due[(0, "runway")] == pytest.approx(20.0, abs=0.15)
+    assert pic.truth_first_inside[(0, "runway")] == pytest.approx(80.0, abs=0.15)
+    lat = m["alert_latency_s"]
+    assert isinstance(lat, dict)
+    a = next(a for a in pic.alerts if a.target == "runway")
+    assert lat["approach"] == pytest.approx(a.first_t - 20.0, abs=0.15)
+    entered = next(t for t, k in a.history if k == "incursion")
+    assert lat["incursion"] == pytest.approx(entered - 80.0, abs=0.15)
+    assert -5.0 <= lat["approach"] <= 5.0 and -1.0 <= lat["incursion"] <= 3.0
+    assert m["alert_latency_mean_s"] == lat["approach"]
+    assert m["false_alerts_per_hour"] == 0.0 and m["incursions_true"] == 1 and m["incursions_missed"] == 0
+
+
+def test_alert_scores_arithmetic() -> None:
+    """Known alerts: latency per kind against the true start, false alerts (clutter, swarm, manned) per hour,
+    and a missed incursion."""
+    from skyhive.airspace.system import KIND_MANNED, KIND_SWARM, Alert, alert_scores
+
+    intr = KIND_INTRUDER * LABEL_SCALE
+    a1 = Alert(1, "incursion", 10, "z", "critical", 32.0, 90.0, 40.0, history=[(32.0, "approach"), (71.5, "incursion")])
+    a2 = Alert(2, "approach", 11, "z", "medium", 30.0, 31.0, 50.0, history=[(30.0, "approach")])  # same intruder
+    false = [Alert(3 + k, "approach", 20 + k, "z", "medium", 5.0, 6.0, 9.0) for k in range(3)]
+    nm = Alert(6, "near_manned", 10, "SWR1", "high", 50.0, 51.0)  # on the intruder: not false
+    truth = {10: intr + 0, 11: intr + 0, 20: -1, 21: KIND_SWARM * LABEL_SCALE + 3, 22: KIND_MANNED * LABEL_SCALE}
+    out = alert_scores([a1, a2, *false, nm], truth, {(0, "z"): 25.0, (1, "z"): 60.0},
+                       {(0, "z"): 70.0, (1, "z"): 95.0}, 1800.0)
+    assert out["alert_latency_s"] == {"approach": 5.0, "incursion": 1.5}
+    assert out["alerts_false"] == 3 and out["false_alerts_per_hour"] == 6.0
+    assert out["incursions_true"] == 2 and out["incursions_missed"] == 1

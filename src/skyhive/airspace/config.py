@@ -127,7 +127,37 @@ class AdsbReceiver(Section):
     drop_prob: float = Field(0.05, ge=0.0, lt=1.0)
 
 
-Sensor = Annotated[Radar | RfDirectionFinder | RemoteIdReceiver | AdsbReceiver, Field(discriminator="type")]
+class Camera(Section):
+    """Onboard camera on every drone of a fleet: detections of other aircraft, reported to a ground station over
+    the mesh (docs/airspace.md, "Onboard cameras").
+
+    Pd per frame follows the Johnson criteria with the target transfer probability function
+    P = pd_max * (N/N50)^E / (1 + (N/N50)^E), E = 2.7 + 0.7 N/N50, where N = size / (2 r IFOV) is the number of
+    resolved cycles across the target and IFOV = fov / pixels.
+    """
+
+    type: Literal["camera"]
+    name: str = Field(min_length=1)
+    fleet: str = Field(min_length=1, description="every drone of this fleet carries the camera")
+    ground_station: str | None = Field(None, description="where reports go (default: the first ground station)")
+    fov_deg: float = Field(90.0, gt=0.0, le=360.0, description="full cone angle about the look direction")
+    tilt_deg: float = Field(0.0, ge=-90.0, le=90.0, description="look direction above the horizon")
+    range_m: float = Field(800.0, gt=1.0, le=20_000.0, description="no detection beyond this")
+    pixels: int = Field(1920, ge=16, le=100_000, description="pixels across the field of view")
+    n50_cycles: float = Field(1.0, gt=0.0, le=20.0, description="cycles on target for 50 % detection (Johnson)")
+    pd_max: float = Field(0.95, gt=0.0, le=1.0)
+    target_size_m: float = Field(0.5, gt=0.0, le=100.0, description="critical dimension of an intruder drone")
+    sigma_angle_deg: float = Field(0.3, gt=0.0, le=20.0, description="bearing noise (azimuth and elevation)")
+    sigma_range_frac: float = Field(0.1, gt=0.0, le=1.0, description="range noise as a share of the range")
+    nav_sigma_m: float = Field(1.5, ge=0.0, le=100.0, description="the drone's own position error (GNSS)")
+    rate_hz: float = Field(2.0, gt=0.0, le=30.0, description="frames per second that are processed")
+    report_bytes: int = Field(32, ge=8, le=1024, description="airtime size of one detection report")
+    ttl: int = Field(8, ge=1, le=64, description="hops a report may travel (routed by flooding when > 1)")
+    fusion_delay_s: float = Field(1.0, ge=0.0, le=30.0,
+                                  description="the tracker waits this long for late reports (out-of-sequence policy)")
+
+
+Sensor = Annotated[Radar | RfDirectionFinder | RemoteIdReceiver | AdsbReceiver | Camera, Field(discriminator="type")]
 
 
 class ProtectedZone(Section):
@@ -171,7 +201,22 @@ def cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(raw, dict) and raw.get("behaviour") == "approach" and raw.get("zone") \
                 and raw["zone"] not in zones:
             problems.append((f"intruders.{k}.zone", f"no protected zone named {raw['zone']!r}"))
-    if data.get("intruders") and not any(isinstance(s, dict) and s.get("type") in ("radar", "rf_df", "remote_id")
+    if data.get("intruders") and not any(isinstance(s, dict) and s.get("type") in ("radar", "rf_df", "remote_id",
+                                                                                  "camera")
                                          for s in data.get("sensors") or []):
-        problems.append(("sensors", "intruders are defined but no sensor (radar, rf_df, remote_id) can see them"))
+        problems.append(("sensors", "intruders are defined but no sensor (radar, rf_df, remote_id, camera) can see "
+                                    "them"))
+    fleets = {str(f.get("name")) for f in data.get("fleets") or [] if isinstance(f, dict)}
+    stations = [str(g.get("name")) for g in data.get("ground_stations") or [] if isinstance(g, dict)]
+    for k, raw in enumerate(data.get("sensors") or []):
+        if not isinstance(raw, dict) or raw.get("type") != "camera":
+            continue
+        if raw.get("fleet") is not None and str(raw["fleet"]) not in fleets:
+            problems.append((f"sensors.{k}.fleet", f"no fleet named {raw['fleet']!r}"))
+        gs = raw.get("ground_station")
+        if not stations:
+            problems.append((f"sensors.{k}", "a camera reports over the mesh to a ground station, but the scenario "
+                                             "has no ground_stations"))
+        elif gs is not None and str(gs) not in stations:
+            problems.append((f"sensors.{k}.ground_station", f"no ground station named {gs!r}"))
     return problems

@@ -12,7 +12,12 @@ Three systems share one :class:`AirspacePicture`:
   Remote ID claim that no radar track confirms while the radar covers it (possible spoof), and raises alerts
   (zone incursion, predicted time-to-zone, unknown aircraft near a manned aircraft).
 
-Onboard-camera detections from swarm drones need the mesh comms model (issue #3) and are not modelled here.
+A fourth, ``airspace_cameras`` (DECIDE), takes the onboard-camera frames of the swarm's drones and sends the
+detections to a ground station over the mesh (``skyhive.airspace.camera``); the tracker fuses only what arrived.
+
+Out-of-sequence policy: with cameras, every measurement (radar, bearings, camera frames) waits in a fixed-lag
+buffer and is fused in time order once ``now >= t_obs + fusion_delay_s``; a camera report that reaches the ground
+after its frame was fused is dropped and counted (``camera_reports_late``).  Without cameras the lag is 0.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from skyhive.airspace import adsb, remoteid
+from skyhive.airspace.camera import MANNED_SIZE_M, CameraModel
 from skyhive.airspace.config import (
     AdsbReceiver,
+    Camera,
     Intruder,
     ProtectedZone,
     Radar,
@@ -316,6 +323,18 @@ class AirspacePicture:
         self.adsb_rx = [(s, _enu(sim.frame, s.position)) for s in sc.sensors if isinstance(s, AdsbReceiver)]
         self.tracker = Tracker(TrackerConfig())
         self.pending_scans: list[Scan | BearingScan] = []
+        # onboard cameras (reports over the mesh) and the fixed-lag fusion buffer
+        self.cameras: list[CameraModel] = []
+        cams = [s for s in sc.sensors if isinstance(s, Camera)]
+        if cams:
+            comms = next((s for s in sim.systems if s.name == "comms"), None)
+            if comms is None:  # the scenario checks make this unreachable from a file
+                raise ValueError("onboard cameras need the comms model (a ground station or a comms section)")
+            self.cameras = [CameraModel(c, sim, comms) for c in cams]  # type: ignore[arg-type]
+        self.fusion_lag = max((c.fusion_delay_s for c in cams), default=0.0)
+        self.fused_until = -math.inf
+        self.camera_frames: dict[tuple[int, float], list[F64]] = {}
+        self.camera_fused = 0
         # Remote ID
         self.rid_dec = remoteid.RemoteIdDecoder()
         self.rid_queue: list[tuple[float, int, int, bytes]] = []  # (deliver_t, seq, address, frame)
@@ -341,9 +360,19 @@ class AirspacePicture:
         self.new_alerts: list[Alert] = []
         self.gospa: list[float] = []
         self.max_confirmed = 0
-        self.truth_first_due: dict[tuple[int, str], float] = {}
+        self.truth_first_due: dict[tuple[int, str], float] = {}  # (intruder, zone) -> true approach start
+        self.truth_first_inside: dict[tuple[int, str], float] = {}  # (intruder, zone) -> true entry time
         self.identified: dict[str, float] = {}  # uas_id -> first time a track of that intruder carried it
         self.scan_count = 0
+
+    def track_state(self, t: float) -> F64:
+        """Track states (T, 6) with positions extrapolated from the last fused measurement time to ``t`` (the
+        fusion lag of the out-of-sequence buffer, see the module docstring)."""
+        x = self.tracker.x
+        dt = t - self.tracker.t if math.isfinite(self.tracker.t) else 0.0
+        if dt > 0.0:
+            x[:, :3] += x[:, 3:] * dt
+        return x
 
     def acknowledge(self, alert_id: int) -> bool:
         """The operator has seen alert ``alert_id``; False if there is no such alert."""
@@ -501,6 +530,49 @@ class AirspaceSense:
         }
 
 
+class AirspaceCameras:
+    """Onboard camera frames of the swarm's drones and their reports to the ground (phase DECIDE: after the
+    drones' inboxes, before they move; the reports leave in this tick and arrive in a later one)."""
+
+    name = "airspace_cameras"
+    phase = Phase.DECIDE
+    period = 0.0
+
+    def __init__(self, pic: AirspacePicture) -> None:
+        self.pic = pic
+
+    def step(self, ctx: TickContext) -> None:
+        pic, t = self.pic, ctx.t
+        due = [c for c in pic.cameras if t + 1e-9 >= c.next_t]
+        if not due:
+            return
+        w, it = ctx.world, pic.intruders
+        act = np.flatnonzero(it.active)
+        air = np.flatnonzero(w.manned.is_aircraft) if w.manned.m else np.zeros(0, np.int64)
+        tpos = np.vstack([it.pos[act], np.asarray(w.manned.pos, float).reshape(-1, 3)[air]])
+        tlabel = np.r_[KIND_INTRUDER * LABEL_SCALE + act, KIND_MANNED * LABEL_SCALE + air].astype(np.int64)
+        pos, vel = np.asarray(w.drones.pos, float), np.asarray(w.drones.vel, float)
+        flying = w.drones.flying
+        rng = ctx.rng["airspace_camera"]
+        for cam in due:
+            cam.next_t += 1.0 / cam.cfg.rate_hz
+            tsize = np.r_[np.full(act.size, cam.cfg.target_size_m), np.full(air.size, MANNED_SIZE_M)]
+            cam.frame(t, pos, vel, flying, ctx.index, tpos, tsize, tlabel, rng)
+
+    def metrics(self) -> dict[str, object]:
+        cams = self.pic.cameras
+        received = sum(c.received for c in cams)
+        return {
+            "camera_frames": sum(c.frames for c in cams),
+            "camera_detections": sum(c.detections for c in cams),
+            "camera_reports_received": received,
+            "camera_reports_late": sum(c.late for c in cams),
+            "camera_reports_fused": self.pic.camera_fused,
+            "camera_reports_merged": sum(c.fused_groups for c in cams),
+            "camera_report_age_mean_s": round(sum(c.age_sum for c in cams) / received, 3) if received else None,
+        }
+
+
 def receive_remote_id(pic: AirspacePicture, t: float, addr: int, frame: bytes) -> None:
     """Decode one received frame (malformed ones are dropped and counted by the decoder)."""
     msg = pic.rid_dec(frame)
@@ -549,15 +621,19 @@ class AirspaceTrack:
 
     def step(self, ctx: TickContext) -> None:
         pic = self.pic
-        if not pic.pending_scans:
+        self._truth(ctx.t)
+        due = self._due(ctx)
+        if not due:
             return
         tr = pic.tracker
-        for scan in sorted(pic.pending_scans, key=lambda s: s.t):
+        for scan in due:
             if isinstance(scan, BearingScan):
                 tr.process_bearings(scan)
                 continue
             res = tr.process(scan)
             pic.scan_count += 1
+            if scan.covers is not None:  # a camera scan: reports that updated (or started) a track
+                pic.camera_fused += int((res.det_track >= 0).sum())
             if scan.truth is not None:  # evaluation bookkeeping: the last truth behind each non-swarm track
                 keep = (res.det_track >= 0) & (scan.truth // LABEL_SCALE != KIND_SWARM)
                 for tid, lab in zip(res.det_track[keep].tolist(), scan.truth[keep].tolist(), strict=True):
@@ -565,17 +641,33 @@ class AirspaceTrack:
                 clutter = (res.det_track >= 0) & (scan.truth < 0)
                 for tid in res.det_track[clutter].tolist():
                     pic.track_truth.setdefault(tid, -1)
-        pic.pending_scans.clear()
         self._identify(ctx)
         self._alerts(ctx.t)
         self._score(ctx)
+
+    def _due(self, ctx: TickContext) -> list[Scan | BearingScan]:
+        """The scans to fuse now, in time order: everything observed at least ``fusion_lag`` ago (the
+        out-of-sequence policy; see the module docstring).  Camera reports join their frame until it is due."""
+        pic = self.pic
+        until = ctx.t - pic.fusion_lag + 1e-9
+        own = np.asarray(ctx.world.drones.pos, float)[ctx.world.drones.flying]
+        for k, cam in enumerate(pic.cameras):
+            t, rows, _ = cam.received_reports(ctx.t, pic.fused_until)
+            for ft in np.unique(t).tolist():
+                pic.camera_frames.setdefault((k, ft), []).append(rows[t == ft])
+        for key in sorted(key for key in pic.camera_frames if key[1] <= until):
+            pic.pending_scans.append(pic.cameras[key[0]].scan(key[1], np.vstack(pic.camera_frames.pop(key)), own))
+        due = sorted((s for s in pic.pending_scans if s.t <= until), key=lambda s: s.t)
+        pic.pending_scans = [s for s in pic.pending_scans if s.t > until]
+        pic.fused_until = max(pic.fused_until, until)
+        return due
 
     # -- identification ------------------------------------------------------------------------------------------
     def _identify(self, ctx: TickContext) -> None:
         pic, tr, t = self.pic, self.pic.tracker, ctx.t
         conf = np.flatnonzero(tr.confirmed())
         pic.max_confirmed = max(pic.max_confirmed, conf.size)
-        x = tr.x
+        x = pic.track_state(t)
         pos = x[conf, :3]
         ids = tr.ids[conf]
         label = np.zeros(conf.size, np.int64)
@@ -688,7 +780,7 @@ class AirspaceTrack:
             a.active = False
         if conf.size == 0:
             return
-        x = tr.x[conf]
+        x = pic.track_state(t)[conf]
         ids = tr.ids[conf].tolist()
         labels = [pic.track_label.get(i, "unknown") for i in ids]
         # zones guard against drones: the swarm's own drones and ADS-B-identified manned aircraft (the traffic the
@@ -731,29 +823,33 @@ class AirspaceTrack:
         for r in pic.radars:
             cov |= r.covers(truth)
         conf = np.flatnonzero(tr.confirmed())
-        est = tr.x[conf, :3]
+        est = pic.track_state(ctx.t)[conf, :3]
         own = np.array([pic.track_label.get(int(i)) == "swarm" for i in tr.ids[conf]], bool)
         pic.gospa.append(gospa(truth[cov], est[~own] if own.size else est).total)
-        # truth alert due times: the first time each intruder's straight-line time-to-zone is within the warning
-        it = pic.intruders
+
+    def _truth(self, t: float) -> None:
+        """When each alert condition truly began (evaluation only; every tick, vectorized over intruders): an
+        approach when the intruder's true straight-line time-to-zone first comes within the warning time, an
+        incursion when it is first inside the zone."""
+        pic, it = self.pic, self.pic.intruders
         act = np.flatnonzero(it.active)
+        if act.size == 0:
+            return
         for k, z in enumerate(pic.zones.cfgs):
-            tt = pic.zones.time_to_zone(k, it.pos[act], it.vel[act])
-            for i, v in zip(act.tolist(), tt.tolist(), strict=True):
-                if math.isfinite(v):
-                    pic.truth_first_due.setdefault((i, z.name), ctx.t)
+            inside = pic.zones.inside(k, it.pos[act])
+            for i in act[inside].tolist():
+                pic.truth_first_inside.setdefault((i, z.name), t)
+            todo = np.array([(i, z.name) not in pic.truth_first_due for i in act.tolist()], bool)
+            if not todo.any():
+                continue
+            tt = pic.zones.time_to_zone(k, it.pos[act[todo]], it.vel[act[todo]])
+            for i in act[todo][np.isfinite(tt)].tolist():
+                pic.truth_first_due.setdefault((i, z.name), t)
 
     def metrics(self) -> dict[str, object]:
         pic = self.pic
-        hours = max(pic.sim.world.t, 1e-9) / 3600.0
-        false = [a for a in pic.alerts if pic.track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER
-                 and a.kind != "near_manned"]
-        latency: list[float] = []
-        for (i, zone), due in pic.truth_first_due.items():
-            mine = [a.first_t for a in pic.alerts if a.target == zone
-                    and pic.track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + i]
-            if mine:
-                latency.append(min(mine) - due)  # negative: the track predicted it earlier than the truth did
+        scores = alert_scores(pic.alerts, pic.track_truth, pic.truth_first_due, pic.truth_first_inside,
+                              pic.sim.world.t)
         claims = list(pic.claims.values())
         return {
             "tracker": dict(pic.tracker.stats),
@@ -765,9 +861,7 @@ class AirspaceTrack:
             "remote_id_spoof_flags": sorted(c.uas_id or "?" for c in claims if c.spoof_flagged_t is not None),
             "alerts_total": len(pic.alerts),
             "alerts_by_kind": dict(Counter(a.kind for a in pic.alerts)),
-            "alerts_false": len(false),
-            "false_alerts_per_hour": round(len(false) / hours, 2),
-            "alert_latency_mean_s": round(float(np.mean(latency)), 2) if latency else None,
+            **scores,
             "alerts": [a.summary() for a in pic.alerts[:50]],
         }
 
@@ -775,7 +869,7 @@ class AirspaceTrack:
         """Tracks on the map (GeoJSON points) and the alert list; new alerts already went to /events."""
         pic, tr = self.pic, self.pic.tracker
         conf = np.flatnonzero(tr.confirmed())
-        x = tr.x[conf]
+        x = pic.track_state(t)[conf]
         feats: list[dict[str, Any]] = []
         if conf.size:
             lat, lon, _ = pic.frame.geodetic(x[:, :3])
@@ -794,6 +888,47 @@ class AirspaceTrack:
                         schema_name="skyhive.AirspaceAlerts", schema={"type": "object"})
 
 
+def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tuple[int, str], float],
+                 entered: dict[tuple[int, str], float], duration_s: float) -> dict[str, object]:
+    """Alert latency and false alerts per hour (evaluation; docs/airspace.md, "Output").
+
+    * latency of a zone alert on intruder ``i`` and zone ``z``: the first alert time of any track whose truth is
+      ``i`` minus the time the condition truly began: ``approach`` against ``due[(i, z)]`` (the true straight-line
+      time-to-zone first within the warning time; negative when the track predicted it earlier) and
+      ``incursion`` (the first escalation to incursion) against ``entered[(i, z)]`` (the true entry);
+    * a false alert: an alert of any kind on a track whose truth is not an intruder (clutter, one of the swarm's
+      own drones, a manned aircraft); per hour of simulated time.
+    """
+    latency: dict[str, list[float]] = {"approach": [], "incursion": []}
+    for kind, truth_t in (("approach", due), ("incursion", entered)):
+        for (i, zone), t0 in truth_t.items():
+            mine = [a for a in alerts if a.target == zone
+                    and track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + i]
+            if kind == "approach":
+                first = [a.first_t for a in mine]
+            else:
+                first = [t for a in mine for t, k in a.history if k == "incursion"]
+            if first:
+                latency[kind].append(min(first) - t0)
+    false = [a for a in alerts if track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER]
+    hours = max(duration_s, 1e-9) / 3600.0
+    missed = sum(1 for key in entered if not any(
+        a.target == key[1] and track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + key[0]
+        for a in alerts))
+
+    def mean(v: list[float]) -> float | None:
+        return round(float(np.mean(v)), 2) if v else None
+
+    return {
+        "alerts_false": len(false),
+        "false_alerts_per_hour": round(len(false) / hours, 2),
+        "alert_latency_s": {k: mean(v) for k, v in latency.items()},
+        "alert_latency_mean_s": mean(latency["approach"]),  # first alert vs the first true condition
+        "incursions_true": len(entered),
+        "incursions_missed": missed,
+    }
+
+
 _LABEL_COLOURS = {"unknown": "#e03131", "swarm": "#1c7ed6", "manned": "#f08c00", "cooperative": "#2f9e44"}
 
 
@@ -804,4 +939,7 @@ def build(sim: Simulation) -> list[Any]:
         return []
     pic = AirspacePicture(sim)
     sim.airspace = pic  # type: ignore[attr-defined]  # for tests and tools: the picture of this run
-    return [AirspaceSense(pic), AirspaceTrack(pic), IntruderTraffic(pic)]
+    systems: list[Any] = [AirspaceSense(pic), AirspaceTrack(pic), IntruderTraffic(pic)]
+    if pic.cameras:
+        systems.append(AirspaceCameras(pic))
+    return systems

@@ -45,6 +45,7 @@ Track management (defaults chosen to hold at high clutter, see docs/airspace.md)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Literal
@@ -111,6 +112,8 @@ class Scan:
     coverage: tuple[F64, float] | None = None
     clutter_density: float | None = None  # per m^3 per scan (radar: false alarms / coverage volume)
     truth: I64 | None = None  # optional: which true object made each detection (evaluation only, never read)
+    covers: Callable[[F64], NDArray[np.bool_]] | None = None  # which track positions this scan looked at
+    # (overrides ``coverage``; cameras: inside the view of a drone that reported in this frame)
 
 
 @dataclass
@@ -125,17 +128,22 @@ class BearingScan:
     sensor: str = "rf_df"
 
 
-def polar_to_cartesian(sensor_pos: F64, r: F64, az_deg: F64, el_deg: F64, sig_r: float, sig_az_deg: float,
+def polar_to_cartesian(sensor_pos: F64, r: F64, az_deg: F64, el_deg: F64, sig_r: float | F64, sig_az_deg: float,
                        sig_el_deg: float) -> tuple[F64, F64]:
-    """Radar plots (range, azimuth from north, elevation) to ENU positions and their covariances (Jacobian)."""
+    """Polar plots (range, azimuth from north, elevation) to ENU positions and their covariances (Jacobian).
+
+    ``sensor_pos`` is one (3,) position or one per plot (K, 3); ``sig_r`` a scalar or one per plot (cameras
+    estimate range with an error that grows with range)."""
     az, el = np.radians(az_deg), np.radians(el_deg)
     ca, sa, ce, se = np.cos(az), np.sin(az), np.cos(el), np.sin(el)
-    z = np.asarray(sensor_pos, float)[None, :] + r[:, None] * np.stack([ce * sa, ce * ca, se], axis=1)
+    z = np.asarray(sensor_pos, float).reshape(-1, 3) + r[:, None] * np.stack([ce * sa, ce * ca, se], axis=1)
     J = np.zeros((r.size, 3, 3))
     J[:, 0, 0], J[:, 0, 1], J[:, 0, 2] = ce * sa, r * ce * ca, -r * se * sa
     J[:, 1, 0], J[:, 1, 1], J[:, 1, 2] = ce * ca, -r * ce * sa, -r * se * ca
     J[:, 2, 0], J[:, 2, 2] = se, r * ce
-    D = np.diag([sig_r**2, math.radians(sig_az_deg) ** 2, math.radians(sig_el_deg) ** 2])
+    D = np.zeros((r.size, 3, 3))
+    D[:, 0, 0] = np.broadcast_to(np.asarray(sig_r, float) ** 2, r.shape)
+    D[:, 1, 1], D[:, 2, 2] = math.radians(sig_az_deg) ** 2, math.radians(sig_el_deg) ** 2
     R = J @ D @ J.transpose(0, 2, 1)
     return z, R
 
@@ -319,9 +327,12 @@ class Tracker:
         self.stats["assigned"] += int(used.sum())
         if scan.surveillance and T:
             look = np.ones(T, bool)
-            if scan.coverage is not None:
+            if scan.covers is not None:
+                look = np.asarray(scan.covers(self.x[:, :3]), bool)
+            elif scan.coverage is not None:
                 centre, rng = scan.coverage
                 look = np.linalg.norm(self.x[:, :3] - np.asarray(centre)[None], axis=1) <= rng
+            look |= hit  # a track that got a detection was looked at
             self._book(hit, look, scan.t, gain)
         born = np.zeros(0, np.int64)
         if scan.initiate:
