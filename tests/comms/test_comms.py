@@ -444,3 +444,25 @@ def test_latency_percentiles_from_histogram() -> None:
         assert st.quantile(st.latency_hist, q) == pytest.approx(np.quantile(lat, q), rel=0.02)
         assert st.quantile(st.age_hist, q) == pytest.approx(np.quantile(lat + 0.1, q), rel=0.02)
     assert st.quantile(np.zeros_like(st.latency_hist), 0.5) is None
+
+
+def test_huge_send_calls_are_split_and_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many floods relayed where every node hears every other once needed all links of a call in memory at
+    once (a dense 2,000-drone grid asked for 7 GiB); calls over the cap are now sent in halves."""
+    import skyhive.comms.system as system
+
+    def run(cap: int) -> tuple[set[tuple[int, int]], dict[str, Any]]:
+        monkeypatch.setattr(system, "MAX_LINKS_PER_CALL", cap)
+        sim, comms = sim_of(scenario([line("a", 60, 0.0, 5.0)], {"queue_bytes": 1_000_000}))
+        comms.register_kind("rep", 32)
+        comms.flood(np.arange(0, 60, 3), "rep", ttl=4)
+        got = collect(sim, comms, "rep", 6)
+        st = comms.metrics()["comms_rep"]
+        assert isinstance(st, dict)
+        return {(r, s) for _, r, s, _ in got}, st
+
+    whole, st_whole = run(1 << 21)
+    split, st_split = run(100)  # far below one relay tick's links: every call splits down to single messages
+    assert whole == split == {(r, s) for s in range(0, 60, 3) for r in range(60) if r != s}
+    for key in ("sent", "transmissions", "delivered", "bytes", "queue_dropped_msgs"):
+        assert st_split[key] == st_whole[key], key

@@ -41,6 +41,9 @@ I64 = NDArray[np.int64]
 BoolA = NDArray[np.bool_]
 
 DROP_CAUSES = ("range", "loss", "queue", "dead_node", "silent_zone", "partition")
+# Most links one send call evaluates at once; a call that would need more (hundreds of floods relayed in a
+# swarm where every node hears every other) is split into halves by message, so memory stays bounded.
+MAX_LINKS_PER_CALL = 1 << 21
 # latency histograms: 32 bins per octave (bins 1.6-3.1 % wide) from 2^-25 s (30 ns) to 2^15 s, by frexp (cheap)
 _SUB, _E0, _E1 = 32, -24, 16
 _NBINS = (_E1 - _E0) * _SUB
@@ -531,7 +534,6 @@ class CommsSystem:
         self._update_faults()
         n = self.n_nodes
         size = k.size_bytes + self.settings.header_bytes
-        st.transmissions += m
         pos = self.positions()
         # direct unicasts: their distance as before (NumPy's norm), the rest is gathered in the kernel
         um = np.flatnonzero((dst >= 0) & (row < 0))
@@ -545,8 +547,15 @@ class CommsSystem:
                 self._buf("e_msg", 0, np.int64), self._buf("e_rx", 0, np.int64), self._buf("e_d", 0, np.float64))
             if n_links >= 0:
                 break
+            if -n_links > MAX_LINKS_PER_CALL and m > 1:  # nothing was changed yet: send in two halves
+                h = m // 2
+                for part in (slice(0, h), slice(h, m)):
+                    self._transmit(k, tx[part], payload[part], origin[part], origin_t[part], hops[part],
+                                   lat0[part], row[part], dst[part], ttl[part])
+                return
             for name, dtype in (("e_msg", np.int64), ("e_rx", np.int64), ("e_d", np.float64)):
                 self._buf(name, -n_links, dtype)
+        st.transmissions += m
         st.queue_dropped_msgs += m - n_fit
         st.bytes += n_fit * size
         if n_links == 0:
