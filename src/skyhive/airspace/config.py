@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from skyhive.scenario.base import Section
+from skyhive.scenario.base import PolygonPrism, Section
 
 
 class Point(Section):
@@ -160,28 +160,12 @@ class Camera(Section):
 Sensor = Annotated[Radar | RfDirectionFinder | RemoteIdReceiver | AdsbReceiver | Camera, Field(discriminator="type")]
 
 
-class ProtectedZone(Section):
+class ProtectedZone(PolygonPrism):
     """A volume to protect: a GeoJSON polygon ([lon, lat]) with floor and ceiling (metres above the origin)."""
 
-    name: str = Field(min_length=1)
-    polygon: dict[str, Any] | list[list[float]]
-    floor_m: float = Field(0.0, ge=-500.0, le=20000.0)
     ceiling_m: float = Field(150.0, ge=-500.0, le=20000.0)
     warn_time_s: float = Field(60.0, gt=0.0, le=1800.0, description="alert when a track would enter within this")
 
-    @model_validator(mode="after")
-    def _floor_below_ceiling(self) -> ProtectedZone:
-        if self.ceiling_m <= self.floor_m:
-            raise ValueError(f"ceiling_m ({self.ceiling_m}) must be above floor_m ({self.floor_m})")
-        return self
-
-    @field_validator("polygon")
-    @classmethod
-    def _valid_polygon(cls, value: dict[str, Any] | list[list[float]]) -> dict[str, Any] | list[list[float]]:
-        from skyhive.geo.fences import polygon_from_geojson
-
-        polygon_from_geojson(value)
-        return value
 
 
 def cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:

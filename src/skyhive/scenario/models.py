@@ -10,14 +10,14 @@ altitude (i.e. local "up") everywhere else.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from skyhive.airspace.config import Intruder, ProtectedZone, Sensor
 from skyhive.autonomy.config import MissionSettings, TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
-from skyhive.scenario.base import Section
+from skyhive.scenario.base import PolygonPrism, Section
 
 SCHEMA_VERSION = 1
 
@@ -69,31 +69,11 @@ class Wind(Section):
         return (self.speed_mps * math.sin(to), self.speed_mps * math.cos(to), 0.0)
 
 
-class Geofence(Section):
+class Geofence(PolygonPrism):
     """A keep-in or keep-out prism: a GeoJSON polygon ([lon, lat] positions) with floor and ceiling."""
 
-    name: str = Field(min_length=1)
     kind: Literal["keep_in", "keep_out"]
-    polygon: dict[str, Any] | list[list[float]] = Field(
-        description="a GeoJSON Polygon geometry, or its outer ring as a list of [lon, lat]"
-    )
-    floor_m: float = Field(0.0, ge=-500.0, le=20000.0)
-    ceiling_m: float = Field(120.0, ge=-500.0, le=20000.0)
     active: bool = True
-
-    @model_validator(mode="after")
-    def _floor_below_ceiling(self) -> Geofence:
-        if self.ceiling_m <= self.floor_m:
-            raise ValueError(f"ceiling_m ({self.ceiling_m}) must be above floor_m ({self.floor_m})")
-        return self
-
-    @field_validator("polygon")
-    @classmethod
-    def _valid_polygon(cls, value: dict[str, Any] | list[list[float]]) -> dict[str, Any] | list[list[float]]:
-        from skyhive.geo.fences import polygon_from_geojson
-
-        polygon_from_geojson(value)  # raises ValueError with the reason
-        return value
 
 
 class PlanImport(Section):
