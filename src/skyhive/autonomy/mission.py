@@ -235,6 +235,8 @@ class MissionSystem:
                                  t_start=spec.start_s, t_end=end, service=plan.lengths() / spd, req_cap=cap)
             self._plans(paths)
             self.areas.append((len(self.mtasks), self._polygon(spec)))
+        if hold:
+            self.tasks.service[ids] = -1.0  # the allocator's mark of a hold: no task after it in a path
         self.parent = np.concatenate([self.parent, np.full(ids.size, len(self.mtasks), np.int64)])
         k = ids.size
         self.fol_veh = np.concatenate([self.fol_veh, np.full(k, veh, np.int64)])
