@@ -114,7 +114,8 @@ def test_relay_chain_connects_station_to_a_far_drone(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("extra", "task", "path", "words"), [
     ({}, {"id": "t", "kind": "relay", "at": {**ll(100, 0), "alt_m": 40}}, "tasks.0.station", "no ground station"),
-    ({"manned": [{"name": "heli", "speed_mps": 40, "route": [{**ll(0, 0), "alt_m": 300}, {**ll(900, 0), "alt_m": 300}]}]},
+    ({"manned": [{"name": "heli", "speed_mps": 40,
+                  "route": [{**ll(0, 0), "alt_m": 300}, {**ll(900, 0), "alt_m": 300}]}]},
      {"id": "t", "kind": "follow", "vehicle": "heli", "offsets": [[100, 0, 0]]}, "tasks.0.offsets.0", "well-clear"),
     ({}, {"id": "t", "kind": "follow", "vehicle": "nobody"}, "tasks.0.vehicle", "no manned vehicle named 'nobody'"),
 ])
