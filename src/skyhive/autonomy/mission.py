@@ -3,8 +3,9 @@
 Workers are the drones of fleets without a ``route`` (drones taken over by a ground station through MAVLink
 are skipped).  Every ``mission.period_s`` the workers run one CBBA round over the mesh radio
 (:class:`skyhive.autonomy.meshlink.CommsTransport`); every tick each worker flies towards the first task of
-its own path that it still counts as open: inspect (fly there, stay ``service_s``), loiter/relay (hold for
-``service_s``), survey and search (the area is split into equal-area lawnmower shares, each share one
+its own path that it still counts as open: inspect (fly there, stay ``service_s``), loiter (hold for
+``service_s``), relay (a chain of hold positions station -> point), follow (formation slots around a manned
+vehicle, known only from its beacons), survey and search (the area is split into equal-area lawnmower shares, each share one
 allocatable task, flown row by row).  Everything a drone acts on is its own state and what its radio
 received: new and cancelled tasks arrive as operator messages flooded from a ground station, finished tasks
 as ``done`` floods from the drone that finished them, acknowledgements of search finds as floods from the
