@@ -1,16 +1,15 @@
 """The mission in flight: a DECIDE-phase system that lets the swarm share out and fly the scenario's ``tasks``.
-
-Workers are the drones of fleets without a ``route`` (drones taken over by a ground station through MAVLink
-are skipped).  Every ``mission.period_s`` the workers run one CBBA round over the mesh radio
-(:class:`skyhive.autonomy.meshlink.CommsTransport`); every tick each worker flies towards the first task of
-its own path that it still counts as open: inspect (fly there, stay ``service_s``), loiter (hold for
-``service_s``), relay (a chain of hold positions station -> point), follow (formation slots around a manned
-vehicle, known only from its beacons), survey and search (the area is split into equal-area lawnmower shares, each share one
-allocatable task, flown row by row).  Everything a drone acts on is its own state and what its radio
-received: new and cancelled tasks arrive as operator messages flooded from a ground station, finished tasks
-as ``done`` floods from the drone that finished them, acknowledgements of search finds as floods from the
-ground station.  All per-drone work is array operations over the workers; Python loops run over messages'
-task ranges, tasks at set-up and the few search objects only.
+Workers are the drones of fleets without a ``route`` (drones taken over by a ground station through MAVLink are
+skipped). Every ``mission.period_s`` the workers run one CBBA round over the mesh radio
+(:class:`skyhive.autonomy.meshlink.CommsTransport`); every tick each worker flies towards the first task of its
+own path that it still counts as open: inspect (fly there, stay ``service_s``), loiter (hold for ``service_s``),
+relay (a chain of hold positions station -> point), follow (formation slots around a manned vehicle, known only
+from its beacons), survey and search (the area is split into equal-area lawnmower shares, each share one
+allocatable task, flown row by row). Everything a drone acts on is its own state and what its radio received:
+new and cancelled tasks arrive as operator messages flooded from a ground station, finished tasks as ``done``
+floods from the drone that finished them, acknowledgements of search finds as floods from the ground station.
+All per-drone work is array operations over the workers; Python loops run over messages' task ranges, tasks at
+set-up and the few search objects only.
 
 Ground truth the drones never read -- hidden search objects, when a task was really finished, when the
 ground station really heard a find -- is kept only for the metrics.
