@@ -1,4 +1,5 @@
 """The mission in flight: a DECIDE-phase system that lets the swarm share out and fly the scenario's ``tasks``.
+
 Workers are the drones of fleets without a ``route`` (drones taken over by a ground station through MAVLink are
 skipped). Every ``mission.period_s`` the workers run one CBBA round over the mesh radio
 (:class:`skyhive.autonomy.meshlink.CommsTransport`); every tick each worker flies towards the first task of its
