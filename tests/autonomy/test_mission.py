@@ -85,14 +85,28 @@ def _poison_all_but(sim: Simulation, i: int, rng: np.random.Generator) -> None:
         arr = getattr(mis, name)
         arr[others] = rng.integers(-1 if name == "cur" else 0, hi, k)
     mis.serve_end[others] = rng.random(k) * 100  # type: ignore[attr-defined]
+    for name in ("mv_pos", "mv_vel", "mv_head", "mv_t"):  # what each drone heard of manned vehicles
+        arr = getattr(mis, name)
+        arr[others] = rng.normal(0.0, 500.0, arr[others].shape)
 
 
+def _with_follow_and_relay(tmp_path: Path) -> Path:
+    """The test scenario plus a fire engine escorted by two drones and a relay chain to a far point."""
+    engine = {"name": "engine", "kind": "ground", "speed_mps": 6.0, "loop": False,
+              "route": [{**ll(0, 100), "alt_m": 0}, {**ll(3000, 100), "alt_m": 0}], "radio": {"max_range_m": 1500}}
+    extra = [{"id": "escort", "kind": "follow", "vehicle": "engine", "offsets": [[30, 0, 30], [0, 30, 30]]},
+             {"id": "chain", "kind": "relay", "at": {**ll(-1200, 300), "alt_m": 40}}]
+    base = yaml.safe_load(scenario(tmp_path).read_text())
+    return scenario(tmp_path, manned=[engine], tasks=base["tasks"][:2] + extra)
+
+
+@pytest.mark.parametrize("kinds", ["inspect", "follow+relay"])
 @pytest.mark.parametrize("at_round", [True, False])
-def test_decisions_read_only_own_state_and_inbox(tmp_path: Path, at_round: bool) -> None:
+def test_decisions_read_only_own_state_and_inbox(tmp_path: Path, at_round: bool, kinds: str) -> None:
     """Mid-mission, for each drone i, replace every other drone's allocator and mission state by garbage; one
     tick later (a CBBA round, or a tick between rounds) drone i's CBBA row and velocity intent must be
     bit-identical to the unpoisoned run.  Reading anything but its own row and inbox breaks this."""
-    sim = Simulation.from_file(scenario(tmp_path))
+    sim = Simulation.from_file(scenario(tmp_path) if kinds == "inspect" else _with_follow_and_relay(tmp_path))
     sim.run(until=6.0)
     _step_to_round(sim)
     if not at_round:

@@ -216,7 +216,12 @@ def _path_score(x0: np.ndarray, t0: float, lim: float, speed: float, now: float,
         if arr > te[task]:
             return -1.0
         total += val[task] * math.exp(ln_lam * (arr - now))
-        t = arr + sv[task]
+        if sv[task] < 0.0:  # a hold (follow, relay): the drone stays to the end, so nothing may follow it
+            if q < n_total - 1:
+                return -1.0
+            t = arr
+        else:
+            t = arr + sv[task]
         if t > lim:
             return -1.0
         px, py_, pz = tp[task, 0], tp[task, 1], tp[task, 2]
@@ -248,7 +253,7 @@ def _direct_bound(x0: np.ndarray, t0: float, lim: float, speed: float, now: floa
     arr = t0 + math.sqrt(dx * dx + dy * dy + dz * dz) / speed
     if arr < ts[j]:
         arr = ts[j]
-    if arr > te[j] or arr + sv[j] > lim:
+    if arr > te[j] or arr + max(sv[j], 0.0) > lim:
         return -1.0
     return val[j] * math.exp(ln_lam * (arr - now))
 

@@ -7,6 +7,7 @@ mission duration) are in :func:`task_problems`, called from ``skyhive.scenario.l
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -39,6 +40,10 @@ class TaskSpec(Section):
     area: dict[str, Any] | list[list[float]] | None = Field(
         None, description="GeoJSON Polygon geometry or its outer ring of [lon, lat] (survey, search)")
     vehicle: str | None = Field(None, description="manned vehicle to escort (follow)")
+    offsets: list[tuple[float, float, float]] = Field(
+        default_factory=lambda: [(-30.0, 0.0, 30.0)], min_length=1, max_length=100,
+        description="follow: formation slots (forward, right, up) metres in the vehicle's frame; one drone each")
+    station: str | None = Field(None, description="relay: ground station to keep connected (default: the first)")
     value: float = Field(1.0, gt=0.0, le=1e6)
     start_s: float = Field(0.0, ge=0.0)
     end_s: float | None = Field(None, gt=0.0)
@@ -87,6 +92,10 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
         return out
     duration = data.get("duration")
     manned = {m.get("name") for m in data.get("manned") or [] if isinstance(m, dict)}
+    aircraft = {m.get("name") for m in data.get("manned") or [] if isinstance(m, dict)
+                and m.get("kind", "aircraft") == "aircraft"}
+    stations = [g.get("name") for g in data.get("ground_stations") or [] if isinstance(g, dict)]
+    wc_h, wc_v = _well_clear(data)
     ids: list[str] = []
     for k, item in enumerate(raw):
         try:
@@ -100,6 +109,19 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
                                             f"mission ends ({duration} s)"))
         if spec.kind == "follow" and spec.vehicle not in manned:
             out.append((f"{where}.vehicle", f"task {spec.id!r}: no manned vehicle named {spec.vehicle!r}"))
+        if spec.kind == "follow" and spec.vehicle in aircraft:
+            for n, (fwd, right, up) in enumerate(spec.offsets):
+                if math.hypot(fwd, right) < wc_h and abs(up) < wc_v:
+                    out.append((f"{where}.offsets.{n}",
+                                f"task {spec.id!r}: slot ({fwd}, {right}, {up}) m is inside the well-clear volume "
+                                f"of manned aircraft {spec.vehicle!r} ({wc_h} m / {wc_v} m); the safety filter "
+                                "would never let a drone fly it"))
+        if spec.kind == "relay":
+            if not stations:
+                out.append((f"{where}.station", f"task {spec.id!r}: a relay keeps a ground station connected; the "
+                                                "scenario has no ground station"))
+            elif spec.station is not None and spec.station not in stations:
+                out.append((f"{where}.station", f"task {spec.id!r}: no ground station named {spec.station!r}"))
         if spec.at is not None:
             lon, lat = spec.at.lon, spec.at.lat
             if keep_in and not any(shapely.contains_xy(p, lon, lat) for p in keep_in):
@@ -121,6 +143,19 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
     for name in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(("tasks", f"task id {name!r} is used more than once"))
     return out + mission_problems(data)
+
+
+def _well_clear(data: dict[str, Any]) -> tuple[float, float]:
+    """The scenario's well-clear volume (horizontal, vertical metres), defaults where it is absent or bad."""
+    from skyhive.scenario.models import WellClear
+
+    safety = data.get("safety")
+    raw = safety.get("well_clear") if isinstance(safety, dict) else None
+    try:
+        wc = WellClear.model_validate(raw if isinstance(raw, dict) else {})
+    except ValueError:
+        wc = WellClear()
+    return wc.horizontal_m, wc.vertical_m
 
 
 def taskset_from_specs(specs: list[TaskSpec], enu: Any) -> tuple[TaskSet, list[str]]:
@@ -205,6 +240,12 @@ class MissionSettings(Section):
     operator: list[OperatorEvent] = Field(default_factory=list)
     order_repeat_s: float = Field(10.0, gt=0.0, le=3600.0, description="a station re-floods an unconfirmed order")
     order_repeats: int = Field(60, ge=1, le=100000, description="at most this many floods per order")
+    relay_margin: float = Field(0.7, gt=0.05, le=1.0,
+                                description="relay hops are at most this fraction of the radio range")
+    beacon_hz: float = Field(2.0, gt=0.0, le=50.0, description="a followed manned vehicle broadcasts its state")
+    dead_reckon_s: float = Field(5.0, ge=0.0, le=600.0,
+                                 description="follow: extrapolate the vehicle this long after its last beacon, "
+                                             "then hold")
 
 
 def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,15 +1,16 @@
 """The mission in flight: a DECIDE-phase system that lets the swarm share out and fly the scenario's ``tasks``.
 
-Workers are the drones of fleets without a ``route`` (drones taken over by a ground station through MAVLink
-are skipped).  Every ``mission.period_s`` the workers run one CBBA round over the mesh radio
-(:class:`skyhive.autonomy.meshlink.CommsTransport`); every tick each worker flies towards the first task of
-its own path that it still counts as open: inspect (fly there, stay ``service_s``), loiter/relay (hold for
-``service_s``), survey and search (the area is split into equal-area lawnmower shares, each share one
-allocatable task, flown row by row).  Everything a drone acts on is its own state and what its radio
-received: new and cancelled tasks arrive as operator messages flooded from a ground station, finished tasks
-as ``done`` floods from the drone that finished them, acknowledgements of search finds as floods from the
-ground station.  All per-drone work is array operations over the workers; Python loops run over messages'
-task ranges, tasks at set-up and the few search objects only.
+Workers are the drones of fleets without a ``route`` (drones taken over by a ground station through MAVLink are
+skipped). Every ``mission.period_s`` the workers run one CBBA round over the mesh radio
+(:class:`skyhive.autonomy.meshlink.CommsTransport`); every tick each worker flies towards the first task of its
+own path that it still counts as open: inspect (fly there, stay ``service_s``), loiter (hold for ``service_s``),
+relay (a chain of hold positions station -> point), follow (formation slots around a manned vehicle, known only
+from its beacons), survey and search (the area is split into equal-area lawnmower shares, each share one
+allocatable task, flown row by row). Everything a drone acts on is its own state and what its radio received:
+new and cancelled tasks arrive as operator messages flooded from a ground station, finished tasks as ``done``
+floods from the drone that finished them, acknowledgements of search finds as floods from the ground station.
+All per-drone work is array operations over the workers; Python loops run over messages' task ranges, tasks at
+set-up and the few search objects only.
 
 Ground truth the drones never read -- hidden search objects, when a task was really finished, when the
 ground station really heard a find -- is kept only for the metrics.
@@ -48,6 +49,7 @@ ACK_PERIOD_S = 5.0  # the ground station floods its list of heard finds this oft
 OP_BYTES, DONE_BYTES, FIND_BYTES = 96, 16, 24  # airtime of a task order, a done notice, a find report
 TTL = 64
 TRANSIT_NEAR_M = 40.0  # leave the transit layer this close to the task
+BEACON_BYTES, BEACON_TTL = 40, 8  # a manned vehicle's state beacon (position, velocity, heading, time)
 
 
 @dataclass
@@ -93,6 +95,20 @@ class MissionSystem:
         self.width = footprint_width(settings.alt_m, settings.camera_fov_deg)
         self.gs_nodes = np.arange(comms.n_drones, comms.n_drones + comms.n_gs, dtype=np.int64)
         self.gs_pos = comms.gs_pos
+        # follow/relay per allocatable task: followed manned vehicle (-1: none), slot offset (forward, right, up),
+        # hold until the end (no service_s) and when that is
+        self.fol_veh = np.zeros(0, np.int64)
+        self.fol_off = np.zeros((0, 3))
+        self.hold = np.zeros(0, bool)
+        self.hold_until = np.zeros(0)
+        # each worker's own knowledge of each manned vehicle, from beacons it received
+        nm = comms.n_manned
+        self.mv_pos = np.zeros((w, nm, 3))
+        self.mv_vel = np.zeros((w, nm, 3))
+        self.mv_head = np.zeros((w, nm))
+        self.mv_t = np.full((w, nm), -np.inf)
+        self.veh_head = np.zeros(nm)  # the vehicles' own heading (kept while they stand still)
+        self.next_beacon = 0.0
         # task definitions (common knowledge once heard of) and their flight plans
         self.tasks = TaskSet()
         self.mtasks: list[MissionTask] = []
@@ -157,6 +173,7 @@ class MissionSystem:
         c = self.comms
         self.k_op = c.register_kind("mission/order", OP_BYTES, (3,), np.int64)
         self.k_done = c.register_kind("mission/done", DONE_BYTES, (), np.int64)
+        self.k_beacon = c.register_kind("mission/vehicle", BEACON_BYTES, (9,), np.float64)
         self.k_find = c.register_kind("mission/find", FIND_BYTES, (2,), np.int64)
         self.k_ack = c.register_kind("mission/ack", max(1, (self.obj.shape[0] + 7) // 8 + 8),
                                      (self.obj.shape[0],), np.bool_)
@@ -176,10 +193,33 @@ class MissionSystem:
         """Append one operator task's allocatable parts to the task set (not yet known to any drone)."""
         end = np.inf if spec.end_s is None else spec.end_s
         cap = spec.capability_mask()
+        veh, off = -1, np.zeros((1, 3))
+        hold = spec.kind in ("follow", "relay") and spec.service_s <= 0.0
         if spec.kind == "follow":
-            self.sim.log.add(t, "warning", "mission", f"task {spec.id!r}: follow is not flown yet; skipped")
-            ids = np.zeros(0, np.int64)
+            names = self.comms.manned_names
+            if spec.vehicle not in names:
+                self.sim.log.add(t, "warning", "mission", f"task {spec.id!r}: no manned vehicle named "
+                                                          f"{spec.vehicle!r}; skipped")
+                ids = np.zeros(0, np.int64)
+            else:
+                veh = names.index(spec.vehicle)
+                off = np.asarray(spec.offsets, np.float64).reshape(-1, 3)
+                m = self.sim.world.manned
+                h = self._heading(m.vel[veh], 0.0)
+                # allocation position of each slot: where it is at definition (common knowledge of the order)
+                p = slot_positions(m.pos[veh][None, :], np.array([h]), off)
+                ids = self.tasks.add(p, value=spec.value / off.shape[0], kind=int(TaskKind.FOLLOW),
+                                     t_start=spec.start_s, t_end=end, service=spec.service_s, req_cap=cap)
+                self._plans([q[None, :] for q in p])
+        elif spec.kind == "relay" and self.comms.n_gs:
+            p = self._relay_points(spec)
+            ids = self.tasks.add(p, value=spec.value / p.shape[0], kind=int(TaskKind.RELAY), t_start=spec.start_s,
+                                 t_end=end, service=spec.service_s, req_cap=cap)
+            self._plans([q[None, :] for q in p])
         elif spec.at is not None:
+            if spec.kind == "relay":
+                self.sim.log.add(t, "warning", "mission", f"task {spec.id!r}: no ground station to relay to; "
+                                                          "held at its point")
             p = self._enu(spec.at.lat, spec.at.lon, spec.at.alt_m)
             ids = self.tasks.add(p[None, :], value=spec.value, kind=int(KINDS[spec.kind]), t_start=spec.start_s,
                                  t_end=end, service=spec.service_s, req_cap=cap)
@@ -196,9 +236,40 @@ class MissionSystem:
                                  t_start=spec.start_s, t_end=end, service=plan.lengths() / spd, req_cap=cap)
             self._plans(paths)
             self.areas.append((len(self.mtasks), self._polygon(spec)))
+        if hold:
+            self.tasks.service[ids] = -1.0  # the allocator's mark of a hold: no task after it in a path
         self.parent = np.concatenate([self.parent, np.full(ids.size, len(self.mtasks), np.int64)])
+        k = ids.size
+        self.fol_veh = np.concatenate([self.fol_veh, np.full(k, veh, np.int64)])
+        self.fol_off = np.vstack([self.fol_off, np.broadcast_to(off, (k, 3)) if k else np.zeros((0, 3))])
+        self.hold = np.concatenate([self.hold, np.full(k, hold)])
+        self.hold_until = np.concatenate([self.hold_until, np.full(k, end)])
         self.mtasks.append(MissionTask(spec, ids, t))
         return ids
+
+    def _relay_points(self, spec: TaskSpec) -> F64:
+        """Relay positions, evenly on the segment station -> point at the task's height: k = ceil(D / s) - 1
+        relays (at least one) for D the distance and s = relay_margin x the smaller radio range (station, workers),
+        so that every hop, the station's and the far end's included, is at most s long."""
+        assert spec.at is not None
+        p = self._enu(spec.at.lat, spec.at.lon, spec.at.alt_m)
+        g = self.gs_nodes[0] if spec.station not in self.comms.gs_names else \
+            self.gs_nodes[self.comms.gs_names.index(spec.station)]
+        st = self.comms.gs_pos[int(g) - self.comms.n_drones]
+        rng_m = float(self.comms.max_range[g])
+        if self.wid.size:
+            rng_m = min(rng_m, float(self.comms.max_range[self.wid].min()))
+        s = self.cfg.relay_margin * rng_m
+        k = max(1, int(np.ceil(np.linalg.norm(p - st) / s)) - 1)
+        f = np.arange(1, k + 1)[:, None] / (k + 1)
+        out = st[None, :] + f * (p - st)[None, :]
+        out[:, 2] = p[2]
+        return np.asarray(out, np.float64)
+
+    @staticmethod
+    def _heading(vel: F64, old: float) -> float:
+        """Heading (rad from east, counter-clockwise) of a velocity; the old one while standing still."""
+        return float(np.arctan2(vel[1], vel[0])) if np.hypot(vel[0], vel[1]) > 0.5 else old
 
     def _plans(self, paths: list[F64]) -> None:
         for p in paths:
@@ -327,6 +398,7 @@ class MissionSystem:
                 self._send_cancel(o.cancel, o.station, t)
         if not self.wid.size:
             return
+        self._beacon(ctx)
         d = ctx.world.drones
         self._receive(t)
         heard = self.transport.station_rows()
@@ -347,6 +419,20 @@ class MissionSystem:
         if self.cov_label.size:
             self._coverage(ctx, ok)
 
+    def _beacon(self, ctx: TickContext) -> None:
+        """Each manned vehicle that a live follow task escorts broadcasts its own state (flooded a few hops):
+        ``[vehicle, x, y, z, vx, vy, vz, heading, t]``.  A vehicle whose radio is down sends nothing."""
+        live = (self.fol_veh >= 0) & self.tasks.active
+        if ctx.t + 1e-9 < self.next_beacon or not live.any():
+            return
+        self.next_beacon = ctx.t + 1.0 / self.cfg.beacon_hz
+        m = ctx.world.manned
+        v = np.unique(self.fol_veh[live])
+        moving = np.hypot(m.vel[v, 0], m.vel[v, 1]) > 0.5
+        self.veh_head[v] = np.where(moving, np.arctan2(m.vel[v, 1], m.vel[v, 0]), self.veh_head[v])
+        pl = np.column_stack([v, m.pos[v], m.vel[v], self.veh_head[v], np.full(v.size, ctx.t)])
+        self.comms.flood(self.comms.n_drones + self.comms.n_gs + v, self.k_beacon, pl, ttl=BEACON_TTL)
+
     def _receive(self, t: float) -> None:
         """Apply what each drone (and ground station) received this tick."""
         self.transport.collect()
@@ -366,6 +452,24 @@ class MissionSystem:
                     self.cbba.usable[rr, cc] = False
                 self.cbba.touch(sel)
                 self.op_heard_t.setdefault((int(kind), int(first)), t)
+        ib = self.comms.inbox(self.k_beacon)
+        if len(ib):
+            r = self.transport.index_of[ib.receivers]
+            mine = r >= 0
+            r, pl = r[mine], ib.payload[mine]
+            v = pl[:, 0].astype(np.int64)
+            # newest beacon per (receiver, vehicle); older or repeated ones change nothing
+            o = np.lexsort((pl[:, 8], v, r))
+            r, v, pl = r[o], v[o], pl[o]
+            last = np.ones(r.size, bool)
+            last[:-1] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])
+            r, v, pl = r[last], v[last], pl[last]
+            new = pl[:, 8] > self.mv_t[r, v]
+            r, v, pl = r[new], v[new], pl[new]
+            self.mv_pos[r, v] = pl[:, 1:4]
+            self.mv_vel[r, v] = pl[:, 4:7]
+            self.mv_head[r, v] = pl[:, 7]
+            self.mv_t[r, v] = pl[:, 8]
         ib = self.comms.inbox(self.k_done)
         if len(ib):
             r = self.transport.index_of[ib.receivers]
@@ -442,6 +546,10 @@ class MissionSystem:
         j = self.cur[a]
         area = self.wp_len[j] > 1
         goal = self.wps[self.wp_start[j] + np.minimum(self.wp[a], self.wp_len[j] - 1)]
+        ff = np.zeros((a.size, 3))
+        fol = np.flatnonzero(self.fol_veh[j] >= 0)
+        if fol.size:
+            goal[fol], ff[fol] = self._slots(a[fol], j[fol], t)
         node = self.wid[a]
         err = goal - d.pos[node]
         dist = np.hypot(err[:, 0], err[:, 1])
@@ -454,7 +562,8 @@ class MissionSystem:
         if arr.any():
             aa, jj = a[arr], j[arr]
             self.mode[aa] = 1
-            self.serve_end[aa] = np.maximum(t, self.tasks.t_start[jj]) + self.tasks.service[jj]
+            self.serve_end[aa] = np.where(self.hold[jj], self.hold_until[jj],
+                                          np.maximum(t, self.tasks.t_start[jj]) + self.tasks.service[jj])
             self.wp[aa] = np.where(self.wp_len[jj] > 1, 1, 0)
             np.minimum.at(self.arrive_t, jj, t)
         sweep = there & (self.mode[a] == 1) & area & ~arr
@@ -466,9 +575,30 @@ class MissionSystem:
         go = ~fin
         a = a[go]
         self._steer(d, a, err[go])
+        # follow: add the vehicle's estimated velocity once near the slot (no lag behind a moving slot)
+        near = np.flatnonzero((np.abs(ff[go]).sum(axis=1) > 0) & (dist[go] <= TRANSIT_NEAR_M))
+        if near.size:
+            n2 = self.wid[a[near]]
+            v = d.intent_vel[n2, :2] + ff[go][near, :2]
+            sp = np.hypot(v[:, 0], v[:, 1])
+            d.intent_vel[n2, :2] = v * np.minimum(1.0, self.speed[a[near]] / np.maximum(sp, 1e-9))[:, None]
         serving = a[self.mode[a] == 1]
         cnt = np.bincount(self.cur[serving], minlength=len(self.tasks))
         self.conflicted |= cnt > 1
+
+    def _slots(self, a: I64, j: I64, t: float) -> tuple[F64, F64]:
+        """Goal and feed-forward velocity of workers ``a`` on follow tasks ``j``, from their OWN last beacon of the
+        vehicle: dead-reckoned (position + velocity x age) for up to ``dead_reckon_s``, then held there.  Before
+        any beacon, the slot where the task was defined."""
+        v = self.fol_veh[j]
+        age = t - self.mv_t[a, v]
+        known = np.isfinite(age)
+        dr = np.where(known, np.minimum(age, self.cfg.dead_reckon_s), 0.0)
+        est = self.mv_pos[a, v] + self.mv_vel[a, v] * dr[:, None]
+        goal = np.where(known[:, None], slot_positions(est, self.mv_head[a, v], self.fol_off[j]),
+                        self.tasks.pos[j])
+        ff = np.where((known & (age <= self.cfg.dead_reckon_s))[:, None], self.mv_vel[a, v], 0.0)
+        return goal, ff
 
     def _steer(self, d: Any, a: I64, err: F64) -> None:
         """Velocity intent for workers ``a`` towards ``err`` away: cruise, slowing so they can stop there."""
@@ -643,6 +773,17 @@ class MissionSystem:
                              "color": {"r": 1.0, "g": 0.6, "b": 0.0, "a": 0.8}, "colors": [], "indices": []}]}
         mcap.write_json("/mission/tasks", t, {"deletions": [], "entities": [entity]},
                         schema_name="foxglove.SceneUpdate")
+
+
+def slot_positions(pos: F64, heading: F64, off: F64) -> F64:
+    """ENU positions of formation slots ``off`` = (forward, right, up) metres around vehicles at ``pos`` heading
+    ``heading`` (rad from east, counter-clockwise); rows broadcast."""
+    c, s = np.cos(heading), np.sin(heading)
+    out = np.empty(np.broadcast_shapes(pos.shape, off.shape))
+    out[..., 0] = pos[..., 0] + off[..., 0] * c + off[..., 1] * s
+    out[..., 1] = pos[..., 1] + off[..., 0] * s - off[..., 1] * c
+    out[..., 2] = pos[..., 2] + off[..., 2]
+    return out
 
 
 def build(sim: Simulation) -> list[Any]:

@@ -35,7 +35,8 @@ class TaskSet:
     """M tasks; every array has length M (``pos`` is (M, 3), ENU metres).
 
     ``t_start``/``t_end`` bound the *arrival* time (s, mission clock); ``service``
-    is how long the drone stays; ``req_cap`` is a capability bitmask that a drone's
+    is how long the drone stays (-1: a hold to the end, set by the mission for follow/relay tasks after ``add``:
+    a path may end with it but never continue after it); ``req_cap`` is a capability bitmask that a drone's
     mask must contain to bid.
     """
 
