@@ -16,6 +16,8 @@ from ..conftest import FRAME, ll, ring, run_cli
 
 
 def _with_fences(base: dict[str, Any]) -> dict[str, Any]:
+    for fleet in base["fleets"]:
+        fleet["capabilities"] = ["camera", "thermal"]
     base["airspace"] = {"geofences": [
         {"name": "field", "kind": "keep_in", "polygon": ring(-2000, -2000, 2000, 2000)},
         {"name": "school", "kind": "keep_out", "polygon": ring(500, 500, 800, 800)},
@@ -48,6 +50,10 @@ def test_tasks_load_and_convert(base: dict[str, Any]) -> None:
     ({"id": "t", "kind": "survey"}, "tasks.0", "needs 'area'"),
     ({"id": "t", "kind": "follow", "vehicle": "heli"}, "tasks.0.vehicle", "no manned vehicle named 'heli'"),
     ({"id": "t", "kind": "inspect", "at": ll(0, 0), "requires": ["xray"]}, "tasks.0.requires", ""),
+    ({"id": "t", "kind": "inspect", "at": ll(0, 0), "requires": ["lidar"]}, "tasks.0.requires",
+     "no fleet without a route"),
+    # 80 Wh above the reserve; hovering 1,300 s at 240 W alone takes 87 Wh
+    ({"id": "t", "kind": "loiter", "at": ll(100, 100), "service_s": 1300}, "tasks.0.at", "out of battery reach"),
 ])
 def test_bad_task_is_named(base: dict[str, Any], task: dict[str, Any], path: str, words: str) -> None:
     base = _with_fences(base)

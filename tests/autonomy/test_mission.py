@@ -312,3 +312,20 @@ def test_low_battery_drone_gives_its_task_to_others(tmp_path: Path) -> None:
     assert d.status[low] in (DroneStatus.RETURNING, DroneStatus.LANDING, DroneStatus.LANDED)
     assert np.isfinite(mis.done_t[0])  # type: ignore[attr-defined]
     assert mis.done_by[0] not in (-1, low)  # type: ignore[attr-defined]
+
+
+def test_required_capability_goes_only_to_the_fleet_that_carries_it(tmp_path: Path) -> None:
+    team = {"name": "team", "count": 6, "launch": {"sites": [ll(0, 0)], "layout": "grid", "spacing_m": 20},
+            "radio": {"max_range_m": 1500}}
+    thermal = {**team, "name": "thermal", "count": 2, "launch": {"sites": [ll(300, -300)], "layout": "grid",
+                                                                  "spacing_m": 20}, "capabilities": ["thermal"]}
+    # the hot spot is nearest the plain team; only a thermal drone may take it
+    tasks = [{"id": "hot", "kind": "inspect", "at": {**ll(-100, 100), "alt_m": 40}, "service_s": 5, "value": 5,
+              "requires": ["thermal"]},
+             {"id": "plain", "kind": "inspect", "at": {**ll(100, 0), "alt_m": 40}, "service_s": 5, "value": 5}]
+    sim = Simulation.from_file(scenario(tmp_path, fleets=[team, thermal], tasks=tasks))
+    sim.run()
+    mis = sim.system("mission")
+    done_by = mis.done_by  # type: ignore[attr-defined]
+    assert (done_by >= 0).all()
+    assert done_by[0] in range(6, 8)  # drone ids 6-7 are the thermal fleet

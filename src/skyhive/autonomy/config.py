@@ -8,6 +8,7 @@ mission duration) are in :func:`task_problems`, called from ``skyhive.scenario.l
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -77,10 +78,15 @@ class TaskSpec(Section):
         return None if self.area is None else polygon_from_geojson(self.area)
 
     def capability_mask(self) -> int:
-        mask = 0
-        for c in self.requires:
-            mask |= CAPABILITY_BITS[c]
-        return mask
+        return capability_mask(self.requires)
+
+
+def capability_mask(capabilities: Sequence[str]) -> int:
+    """The bit mask of a list of capabilities (a drone may take a task when its mask covers the task's)."""
+    mask = 0
+    for c in capabilities:
+        mask |= CAPABILITY_BITS[c]
+    return mask
 
 
 def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[tuple[str, Polygon]]
@@ -142,7 +148,58 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
                                                  f"geofence {name!r}"))
     for name in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(("tasks", f"task id {name!r} is used more than once"))
-    return out + mission_problems(data)
+    return out + _worker_problems(data, raw) + mission_problems(data)
+
+
+def _worker_problems(data: dict[str, Any], raw: list[Any]) -> list[tuple[str, str]]:
+    """Tasks no worker can take: a capability no fleet without a route carries, or a point farther than any
+    worker's battery reaches and back (a lower bound on the energy: geodesic straight line, still air, the most
+    economical speed within the vehicle's limit, hover power for the service time)."""
+    from pymap3d.vincenty import vdist
+
+    from skyhive.scenario.models import Fleet
+
+    workers = []
+    for f in data.get("fleets") or []:
+        try:
+            fleet = Fleet.model_validate(f)
+        except ValueError:
+            continue  # reported by the model validation already
+        if fleet.route is None:
+            workers.append(fleet)
+    if not workers:
+        return []
+    have = 0
+    for fleet in workers:
+        have |= capability_mask(fleet.capabilities)
+    out: list[tuple[str, str]] = []
+    for k, item in enumerate(raw):
+        try:
+            spec = TaskSpec.model_validate(item)
+        except ValueError:
+            continue
+        need = spec.capability_mask()
+        if need & have != need:
+            out.append((f"tasks.{k}.requires", f"task {spec.id!r} requires {spec.requires} but no fleet without a "
+                                               "route (the mission's workers) lists all of them in `capabilities`"))
+        if spec.at is None or spec.kind == "follow":
+            continue
+        best = -math.inf  # the largest energy margin any worker fleet has for this task, Wh
+        for fleet in workers:
+            b, v = fleet.battery, fleet.vehicle
+            speed = v.max_speed_mps
+            if b.drag_power_coef > 0.0:  # hover + c v^3 per metre is lowest at v = (hover / 2c)^(1/3)
+                speed = min(speed, (b.hover_power_w / (2.0 * b.drag_power_coef)) ** (1.0 / 3.0))
+            usable = b.capacity_wh * max(b.initial_frac - b.reserve_frac, 0.0)
+            power = b.hover_power_w + b.drag_power_coef * speed**3
+            for site in fleet.launch.sites:
+                dist = float(vdist(site.lat, site.lon, spec.at.lat, spec.at.lon)[0])  # WGS84 geodesic, m
+                need_wh = (2.0 * dist / speed * power + spec.service_s * b.hover_power_w) / 3600.0
+                best = max(best, usable - need_wh)
+        if best < 0.0:
+            out.append((f"tasks.{k}.at", f"task {spec.id!r} is out of battery reach: out, service and back needs "
+                                         f"{-best:.1f} Wh more than any worker fleet can spend above its reserve"))
+    return out
 
 
 def _well_clear(data: dict[str, Any]) -> tuple[float, float]:

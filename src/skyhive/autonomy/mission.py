@@ -27,7 +27,7 @@ from shapely import contains_xy
 from shapely.geometry import Polygon
 
 from skyhive.autonomy.cbba import CBBA, CBBAConfig
-from skyhive.autonomy.config import MissionSettings, TaskSpec
+from skyhive.autonomy.config import MissionSettings, TaskSpec, capability_mask
 from skyhive.autonomy.coverage import footprint_width, plan_coverage
 from skyhive.autonomy.meshlink import CommsTransport
 from skyhive.autonomy.tasks import TaskKind, TaskSet
@@ -123,7 +123,10 @@ class MissionSystem:
             self._define(spec, 0.0)
         m = len(self.tasks)
         # allocator over the workers; its rows are each worker's own knowledge
+        slices = [(sim.fleet_slices[f.name], capability_mask(f.capabilities)) for f in sc.fleets if f.route is None]
+        cap = np.concatenate([np.full(sl.stop - sl.start, mask, np.uint32) for sl, mask in slices]) if ws else None
         self.cbba = CBBA(self.tasks, d.pos[self.wid] if w else np.zeros((0, 3)), speed=self.speed if w else 10.0,
+                         cap=cap,
                          config=CBBAConfig(max_bundle=settings.max_bundle, discount=settings.discount,
                                            stale_rounds=settings.stale_rounds))
         self.transport = CommsTransport(comms, self.wid)

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from skyhive.airspace.config import Intruder, ProtectedZone, Sensor
-from skyhive.autonomy.config import MissionSettings, TaskSpec
+from skyhive.autonomy.config import Capability, MissionSettings, TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
 from skyhive.scenario.base import PolygonPrism, Section
 
@@ -146,6 +146,8 @@ class Fleet(Section):
     vehicle: VehicleLimits = Field(default_factory=VehicleLimits)
     battery: Battery = Field(default_factory=Battery)
     radio: RadioProfile = Field(default_factory=RadioProfile, description="radio profile (docs/comms.md)")
+    capabilities: list[Capability] = Field(
+        default_factory=list, description="what the drones carry; a task that `requires` one goes only to them")
     route: Route | None = None
 
 
