@@ -230,6 +230,7 @@ def pair_geometry(pos: F64, fly: NDArray[np.bool_], pairs: NDArray[np.int64], se
     keep = np.empty((m, 2), np.int64)
     nrm = np.empty((m, 3))
     allowed = np.empty(m)
+    look2 = look * look
     c = 0
     for k in range(m):
         i = pairs[k, 0]
@@ -239,9 +240,10 @@ def pair_geometry(pos: F64, fly: NDArray[np.bool_], pairs: NDArray[np.int64], se
         dx = pos[i, 0] - pos[j, 0]
         dy = pos[i, 1] - pos[j, 1]
         dz = pos[i, 2] - pos[j, 2]
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        if d >= look:
+        d2 = dx * dx + dy * dy + dz * dz
+        if d2 >= look2:
             continue
+        d = math.sqrt(d2)
         inv = 1.0 / max(d, 1e-9)
         keep[c, 0] = i
         keep[c, 1] = j
