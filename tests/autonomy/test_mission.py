@@ -128,7 +128,8 @@ def test_decisions_read_only_own_state_and_inbox(tmp_path: Path, at_round: bool,
         assert np.array_equal(ref.world.drones.intent_vel[node], twin.world.drones.intent_vel[node]), i
 
 
-def test_failed_drone_task_is_reallocated_and_done(tmp_path: Path) -> None:
+def _one_drone_serving_a_far_loiter(tmp_path: Path) -> tuple[Simulation, Any, int]:
+    """A mission with one 60 s loiter 670 m out, run until a drone is serving it: (sim, mission, that drone)."""
     path = scenario(tmp_path, tasks=[{"id": "far", "kind": "loiter", "at": {**ll(600, 300), "alt_m": 40},
                                       "service_s": 60, "value": 5}])
     sim = Simulation.from_file(path)
@@ -136,7 +137,11 @@ def test_failed_drone_task_is_reallocated_and_done(tmp_path: Path) -> None:
     sim.run(until=70.0)
     serving = np.flatnonzero(mis.cur >= 0)  # type: ignore[attr-defined]
     assert serving.size >= 1
-    victim = int(mis.wid[serving[0]])  # type: ignore[attr-defined]
+    return sim, mis, int(mis.wid[serving[0]])  # type: ignore[attr-defined]
+
+
+def test_failed_drone_task_is_reallocated_and_done(tmp_path: Path) -> None:
+    sim, mis, victim = _one_drone_serving_a_far_loiter(tmp_path)
     sim.world.drones.status[victim] = DroneStatus.FAILED
     sim.world.drones.vel[victim] = 0.0
     sim.run()
@@ -298,14 +303,7 @@ def test_mission_markers_in_the_mcap_log(tmp_path: Path) -> None:
 def test_low_battery_drone_gives_its_task_to_others(tmp_path: Path) -> None:
     """A worker that reaches its battery reserve mid-task returns home (core failsafe) and stops bidding; the
     others take its task over through the allocation."""
-    path = scenario(tmp_path, tasks=[{"id": "far", "kind": "loiter", "at": {**ll(600, 300), "alt_m": 40},
-                                      "service_s": 60, "value": 5}])
-    sim = Simulation.from_file(path)
-    mis = sim.system("mission")
-    sim.run(until=70.0)
-    serving = np.flatnonzero(mis.cur >= 0)  # type: ignore[attr-defined]
-    assert serving.size >= 1
-    low = int(mis.wid[serving[0]])  # type: ignore[attr-defined]
+    sim, mis, low = _one_drone_serving_a_far_loiter(tmp_path)
     d = sim.world.drones
     d.battery_wh[low] = 0.19 * d.capacity_wh[low]  # just under the 20 % reserve
     sim.run()
