@@ -74,7 +74,8 @@ class Simulation:
             d, init.routes, init.fleet_origins, init.slot_offsets,
             [f.route.speed_mps if f.route else None for f in fleets],
             [bool(f.route and f.route.loop) for f in fleets],
-            [f.route.on_complete if f.route else "hold" for f in fleets], self.log)
+            [f.route.on_complete if f.route else "hold" for f in fleets], self.log, self.fences,
+            scenario.safety.geofence_margin_m + scenario.safety.separation_m, [f.name for f in fleets])
         self.safety = SafetyFilter(scenario.safety, self.fences, d)
         names = DroneNames([f.name for f in fleets], [self.fleet_slices[f.name].start for f in fleets], self.frame)
         self.monitor = SafetyMonitor(scenario.safety, self.fences, self.log, names, [m.name for m in scenario.manned])
