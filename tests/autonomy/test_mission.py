@@ -60,7 +60,7 @@ def test_inspect_tasks_done_by_the_swarm(tmp_path: Path) -> None:
 
 def _step_to_round(sim: Simulation) -> None:
     mis = sim.system("mission")
-    while not sim.t + 1e-9 >= mis.next_round:  # type: ignore[attr-defined]
+    while not mis.round_rate.ready(sim.t):  # type: ignore[attr-defined]
         sim.step()
 
 

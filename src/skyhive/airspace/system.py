@@ -48,12 +48,11 @@ from skyhive.airspace.config import (
 )
 from skyhive.airspace.evaluate import gospa
 from skyhive.airspace.tracker import BearingScan, Scan, Tracker, TrackerConfig, polar_to_cartesian
-from skyhive.systems import Phase, TickContext
+from skyhive.systems import BuildContext, Phase, Rate, TickContext
 
 if TYPE_CHECKING:
     from skyhive.geo.frames import LocalFrame
     from skyhive.record.writer import McapRecorder
-    from skyhive.sim import Simulation
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -164,7 +163,7 @@ class RadarModel:
         c = cfg
         self.volume = (2 * math.pi / 3) * (c.range_m**3 - c.min_range_m**3) * (
             math.sin(math.radians(c.max_elevation_deg)) - math.sin(math.radians(c.min_elevation_deg)))
-        self.next_t = 0.0
+        self.rate = Rate(cfg.scan_period_s)
         self.detections = 0
         self.false_alarms = 0
 
@@ -210,7 +209,7 @@ class DfModel:
     def __init__(self, cfg: RfDirectionFinder, frame: LocalFrame) -> None:
         self.cfg = cfg
         self.pos = _enu(frame, cfg.position)
-        self.next_t = 0.0
+        self.rate = Rate(cfg.period_s)
         self.bearings = 0
 
     def scan(self, t: float, pos: F64, rng: np.random.Generator) -> BearingScan:
@@ -311,26 +310,28 @@ class Zones:
 class AirspacePicture:
     """State shared by the three airspace systems."""
 
-    def __init__(self, sim: Simulation) -> None:
-        sc = sim.scenario
-        self.sim = sim
-        self.frame = sim.frame
-        self.zones = Zones(list(sc.protected_zones), sim.frame)
-        self.intruders = Intruders(list(sc.intruders), sim.frame, self.zones.centroids)
-        self.radars = [RadarModel(s, sim.frame) for s in sc.sensors if isinstance(s, Radar)]
-        self.dfs = [DfModel(s, sim.frame) for s in sc.sensors if isinstance(s, RfDirectionFinder)]
-        self.rid_rx = [(s, _enu(sim.frame, s.position)) for s in sc.sensors if isinstance(s, RemoteIdReceiver)]
-        self.adsb_rx = [(s, _enu(sim.frame, s.position)) for s in sc.sensors if isinstance(s, AdsbReceiver)]
+    def __init__(self, ctx: BuildContext) -> None:
+        sc = ctx.scenario
+        self.world = ctx.world
+        self.log = ctx.log
+        self.well_clear = sc.safety.well_clear
+        self.frame = ctx.frame
+        self.zones = Zones(list(sc.protected_zones), ctx.frame)
+        self.intruders = Intruders(list(sc.intruders), ctx.frame, self.zones.centroids)
+        self.radars = [RadarModel(s, ctx.frame) for s in sc.sensors if isinstance(s, Radar)]
+        self.dfs = [DfModel(s, ctx.frame) for s in sc.sensors if isinstance(s, RfDirectionFinder)]
+        self.rid_rx = [(s, _enu(ctx.frame, s.position)) for s in sc.sensors if isinstance(s, RemoteIdReceiver)]
+        self.adsb_rx = [(s, _enu(ctx.frame, s.position)) for s in sc.sensors if isinstance(s, AdsbReceiver)]
         self.tracker = Tracker(TrackerConfig())
         self.pending_scans: list[Scan | BearingScan] = []
         # onboard cameras (reports over the mesh) and the fixed-lag fusion buffer
         self.cameras: list[CameraModel] = []
         cams = [s for s in sc.sensors if isinstance(s, Camera)]
         if cams:
-            comms = next((s for s in sim.systems if s.name == "comms"), None)
+            comms = ctx.ports.mesh
             if comms is None:  # the scenario checks make this unreachable from a file
                 raise ValueError("onboard cameras need the comms model (a ground station or a comms section)")
-            self.cameras = [CameraModel(c, sim, comms) for c in cams]  # type: ignore[arg-type]
+            self.cameras = [CameraModel(c, ctx.fleet_slices[c.fleet], comms) for c in cams]
         self.fusion_lag = max((c.fusion_delay_s for c in cams), default=0.0)
         self.fused_until = -math.inf
         self.camera_frames: dict[tuple[int, float], list[F64]] = {}
@@ -345,10 +346,10 @@ class AirspacePicture:
         self.rid_frames_sent = 0
         # ADS-B
         self.adsb_decs = [adsb.AdsbDecoder(*self._latlon(pos)) for _, pos in self.adsb_rx]
-        self.adsb_next = 0.0
+        self.adsb_rate = Rate(0.5)  # ADS-B position squitters twice a second
         self.adsb_tick = 0
         self.adsb_frames_sent = 0
-        m = sim.world.manned
+        m = ctx.world.manned
         self.icao = [zlib.crc32(n.encode()) & 0xFFFFFF for n in m.names]
         # identification / alerts
         self.track_label: dict[int, str] = {}
@@ -388,7 +389,7 @@ class AirspacePicture:
 
     def objects(self) -> Objects:
         """Swarm drones in the air, manned aircraft, active intruders (for the sensors)."""
-        w = self.sim.world
+        w = self.world
         d = w.drones
         fly = np.flatnonzero(d.flying)
         m = w.manned
@@ -432,14 +433,12 @@ class AirspaceSense:
         t = ctx.t
         obj: Objects | None = None
         for radar in pic.radars:
-            if t + 1e-9 >= radar.next_t:
-                radar.next_t += radar.cfg.scan_period_s
+            if radar.rate.due(t):
                 obj = obj if obj is not None else pic.objects()
                 pic.pending_scans.append(radar.scan(t, obj, rng))
         it = pic.intruders
         for df in pic.dfs:
-            if t + 1e-9 >= df.next_t:
-                df.next_t += df.cfg.period_s
+            if df.rate.due(t):
                 pic.pending_scans.append(df.scan(t, it.pos[it.active & it.emitting], rng))
         self._remote_id(t, rng)
         self._adsb(t, rng)
@@ -492,10 +491,9 @@ class AirspaceSense:
 
     def _adsb(self, t: float, rng: np.random.Generator) -> None:
         pic = self.pic
-        m = pic.sim.world.manned
-        if not pic.adsb_rx or m.m == 0 or t + 1e-9 < pic.adsb_next:
+        m = pic.world.manned
+        if not pic.adsb_rx or m.m == 0 or not pic.adsb_rate.due(t):
             return
-        pic.adsb_next += 0.5
         pic.adsb_tick += 1
         odd = pic.adsb_tick % 2
         lat, lon, _ = pic.frame.geodetic(np.asarray(m.pos, float))
@@ -543,7 +541,7 @@ class AirspaceCameras:
 
     def step(self, ctx: TickContext) -> None:
         pic, t = self.pic, ctx.t
-        due = [c for c in pic.cameras if t + 1e-9 >= c.next_t]
+        due = [c for c in pic.cameras if c.rate.ready(t)]
         if not due:
             return
         w, it = ctx.world, pic.intruders
@@ -555,7 +553,7 @@ class AirspaceCameras:
         flying = w.drones.flying
         rng = ctx.rng["airspace_camera"]
         for cam in due:
-            cam.next_t += 1.0 / cam.cfg.rate_hz
+            cam.rate.due(t)
             tsize = np.r_[np.full(act.size, cam.cfg.target_size_m), np.full(air.size, MANNED_SIZE_M)]
             cam.frame(t, pos, vel, flying, ctx.index, tpos, tsize, tlabel, rng)
 
@@ -726,7 +724,7 @@ class AirspaceTrack:
                     c.mismatch_since = t if c.mismatch_since is None else c.mismatch_since
                     if t - c.mismatch_since >= SPOOF_AFTER_S and c.spoof_flagged_t is None:
                         c.spoof_flagged_t = t
-                        pic.sim.log.add(t, "warning", "airspace",
+                        pic.log.add(t, "warning", "airspace",
                                         f"Remote ID {c.uas_id or hex(addr)}: claimed position not confirmed by radar "
                                         f"for {SPOOF_AFTER_S:.0f} s (possible spoof)")
                 else:
@@ -761,7 +759,7 @@ class AirspaceTrack:
             what = f"time to zone {ttz:.1f} s" if ttz is not None and ttz > 0 else "inside"
             if kind == "near_manned":
                 what = "near manned aircraft"
-            pic.sim.log.add(t, "warning" if severity != "critical" else "error", "airspace",
+            pic.log.add(t, "warning" if severity != "critical" else "error", "airspace",
                             f"ALERT {a.alert_id} {severity} {kind}: track {tid} ({label}) {target}: {what}")
             return
         a.last_t = t
@@ -770,7 +768,7 @@ class AirspaceTrack:
             a.kind, a.severity = kind, severity
             a.history.append((t, kind))
             a.acknowledged = False  # an escalation needs a fresh acknowledgement
-            pic.sim.log.add(t, "error" if severity == "critical" else "warning", "airspace",
+            pic.log.add(t, "error" if severity == "critical" else "warning", "airspace",
                             f"ALERT {a.alert_id} {severity} incursion: track {tid} ({label}) {target}: inside")
 
     def _alerts(self, t: float) -> None:
@@ -799,7 +797,7 @@ class AirspaceTrack:
                     sev = "medium" if coop else ("high" if tt < z.warn_time_s / 2 else "medium")
                     self._raise(t, "approach", ids[r], z.name, sev, tt)
         # unknown aircraft near a manned aircraft (by ADS-B; 2x the well-clear volume)
-        wc = pic.sim.scenario.safety.well_clear
+        wc = pic.well_clear
         reps, enu = adsb_positions(pic)
         unk = np.flatnonzero(np.array([lb == "unknown" for lb in labels]))
         if reps and unk.size:
@@ -849,7 +847,7 @@ class AirspaceTrack:
     def metrics(self) -> dict[str, object]:
         pic = self.pic
         scores = alert_scores(pic.alerts, pic.track_truth, pic.truth_first_due, pic.truth_first_inside,
-                              pic.sim.world.t)
+                              pic.world.t)
         claims = list(pic.claims.values())
         return {
             "tracker": dict(pic.tracker.stats),
@@ -932,13 +930,14 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
 _LABEL_COLOURS = {"unknown": "#e03131", "swarm": "#1c7ed6", "manned": "#f08c00", "cooperative": "#2f9e44"}
 
 
-def build(sim: Simulation) -> list[Any]:
-    """The airspace systems, or nothing when the scenario has no airspace sections."""
-    sc = sim.scenario
+def build(ctx: BuildContext) -> list[Any]:
+    """The airspace systems, or nothing when the scenario has no airspace sections; publishes the picture as the
+    ``airspace`` port (``Simulation.airspace``, for tests and tools)."""
+    sc = ctx.scenario
     if not (sc.intruders or sc.sensors or sc.protected_zones):
         return []
-    pic = AirspacePicture(sim)
-    sim.airspace = pic  # type: ignore[attr-defined]  # for tests and tools: the picture of this run
+    pic = AirspacePicture(ctx)
+    ctx.ports.airspace = pic
     systems: list[Any] = [AirspaceSense(pic), AirspaceTrack(pic), IntruderTraffic(pic)]
     if pic.cameras:
         systems.append(AirspaceCameras(pic))

@@ -133,5 +133,9 @@ class WaypointFollower:
         d.status[idx[mode == 2]] = DroneStatus.RETURNING
         self.log.add(ctx.t, "info", "waypoints", f"{idx.size} drone(s) completed their route", drones=idx)
 
+    def hold_at(self, drone: int, pos: F64) -> None:
+        """A routeless drone handed back to the swarm holds at ``pos`` (the ``HoldPort`` of ``skyhive.systems``)."""
+        self.hold[drone] = pos
+
     def metrics(self) -> dict[str, object]:
         return {"routes_completed": int((self.done & self.routed).sum())}
