@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from skyhive.airspace import remoteid
-from skyhive.airspace.system import KIND_INTRUDER, LABEL_SCALE, SPOOF_AFTER_S, AirspacePicture, receive_remote_id
+from skyhive.airspace.cooperative import SPOOF_AFTER_S, receive_remote_id
+from skyhive.airspace.picture import AirspacePicture
+from skyhive.airspace.sensors import KIND_INTRUDER, LABEL_SCALE
 from skyhive.scenario.load import ScenarioError, scenario_from_dict
 from skyhive.sim import Simulation
 from tests.airspace.scenarios import watch_scenario
@@ -201,7 +203,8 @@ def test_alert_latency_and_false_alerts_on_known_incursion(watched: Simulation) 
 def test_alert_scores_arithmetic() -> None:
     """Known alerts: latency per kind against the true start, false alerts (clutter, swarm, manned) per hour,
     and a missed incursion."""
-    from skyhive.airspace.system import KIND_MANNED, KIND_SWARM, Alert, alert_scores
+    from skyhive.airspace.alerts import Alert, alert_scores
+    from skyhive.airspace.sensors import KIND_MANNED, KIND_SWARM
 
     intr = KIND_INTRUDER * LABEL_SCALE
     a1 = Alert(1, "incursion", 10, "z", "critical", 32.0, 90.0, 40.0, history=[(32.0, "approach"), (71.5, "incursion")])
