@@ -30,7 +30,7 @@ from skyhive.airspace.sensors import (
     RadarModel,
     enu_of,
 )
-from skyhive.airspace.tracker import BearingScan, Scan, Tracker, TrackerConfig
+from skyhive.airspace.tracker import BearingScan, Scan, Tracker
 from skyhive.systems import Rate
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class AirspacePicture:
         self.dfs = [DfModel(s, ctx.frame) for s in sc.sensors if isinstance(s, RfDirectionFinder)]
         self.rid_rx = [(s, enu_of(ctx.frame, s.position)) for s in sc.sensors if isinstance(s, RemoteIdReceiver)]
         self.adsb_rx = [(s, enu_of(ctx.frame, s.position)) for s in sc.sensors if isinstance(s, AdsbReceiver)]
-        self.tracker = Tracker(TrackerConfig())
+        self.tracker = Tracker(sc.tracker)
         self.pending_scans: list[Scan | BearingScan] = []
         # onboard cameras (reports over the mesh) and the fixed-lag fusion buffer
         self.cameras: list[CameraModel] = []
