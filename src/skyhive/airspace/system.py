@@ -26,7 +26,6 @@ The parts live by concern: ``intruders`` (truth motion), ``sensors`` (radar, dir
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from skyhive.airspace.evaluate import gospa
 from skyhive.airspace.picture import AirspacePicture
 from skyhive.airspace.sensors import KIND_INTRUDER, KIND_MANNED, KIND_SWARM, LABEL_SCALE, Objects
 from skyhive.airspace.tracker import BearingScan, Scan
+from skyhive.record import scene
 from skyhive.systems import BuildContext, Phase, TickContext
 
 if TYPE_CHECKING:
@@ -246,8 +246,7 @@ class AirspaceTrack:
                                              "alt_m": round(float(x[k, 2]), 1),
                                              "speed_mps": round(float(np.linalg.norm(x[k, 3:])), 1),
                                              "style": {"color": _LABEL_COLOURS[lab]}}})
-        doc = json.dumps({"type": "FeatureCollection", "features": feats}, separators=(",", ":"))
-        mcap.write_json("/airspace/tracks", t, {"geojson": doc}, schema_name="foxglove.GeoJSON")
+        mcap.write_json("/airspace/tracks", t, scene.geojson(feats), schema_name="foxglove.GeoJSON")
         mcap.write_json("/airspace/alerts", t, {"alerts": [a.to_json() for a in pic.alerts if a.active]},
                         schema_name="skyhive.AirspaceAlerts", schema={"type": "object"})
 

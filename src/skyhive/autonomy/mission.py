@@ -30,7 +30,9 @@ from skyhive.autonomy.cbba import CBBA, CBBAConfig
 from skyhive.autonomy.config import MissionSettings, TaskSpec, capability_mask
 from skyhive.autonomy.coverage import footprint_width, plan_coverage
 from skyhive.autonomy.meshlink import CommsTransport
-from skyhive.autonomy.tasks import TaskKind, TaskSet
+from skyhive.autonomy.tasks import TASK_KINDS, TaskKind, TaskSet
+from skyhive.record import scene
+from skyhive.scenario.models import cruise_power_w
 from skyhive.systems import BuildContext, ControlMask, Mesh, Phase, Rate, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-KINDS = {"inspect": TaskKind.INSPECT, "loiter": TaskKind.LOITER, "relay": TaskKind.RELAY,
-         "survey": TaskKind.SURVEY, "search": TaskKind.SEARCH}
 ACCEPT_H = 5.0  # m: a waypoint is reached within this horizontal distance ...
 ACCEPT_V = 3.0  # ... and this vertical distance
 POS_GAIN = 1.0  # 1/s: final approach speed per metre of error
@@ -219,7 +219,7 @@ class MissionSystem:
                 self.log.add(t, "warning", "mission", f"task {spec.id!r}: no ground station to relay to; "
                                                           "held at its point")
             p = self._enu(spec.at.lat, spec.at.lon, spec.at.alt_m)
-            ids = self.tasks.add(p[None, :], value=spec.value, kind=int(KINDS[spec.kind]), t_start=spec.start_s,
+            ids = self.tasks.add(p[None, :], value=spec.value, kind=int(TASK_KINDS[spec.kind]), t_start=spec.start_s,
                                  t_end=end, service=spec.service_s, req_cap=cap)
             self._plans([p[None, :]])
         else:
@@ -230,7 +230,7 @@ class MissionSystem:
                      for p, part in zip(plan.paths, plan.parts, strict=True)]
             starts = np.array([p[0] for p in paths])
             spd = float(np.median(self.speed)) if self.speed.size else 10.0
-            ids = self.tasks.add(starts, value=spec.value / len(paths), kind=int(KINDS[spec.kind]),
+            ids = self.tasks.add(starts, value=spec.value / len(paths), kind=int(TASK_KINDS[spec.kind]),
                                  t_start=spec.start_s, t_end=end, service=plan.lengths() / spd, req_cap=cap)
             self._plans(paths)
             self.areas.append((len(self.mtasks), self._polygon(spec)))
@@ -494,7 +494,7 @@ class MissionSystem:
         # made in different rounds compare fairly (a later bid must not win just by being made later)
         alg.t_avail[:] = ctx.t
         spare = np.maximum(d.battery_wh[self.wid] - d.reserve_frac[self.wid] * d.capacity_wh[self.wid], 0.0)
-        power = d.hover_power_w[self.wid].astype(np.float64) + d.drag_power_coef[self.wid] * self.speed ** 3
+        power = cruise_power_w(d.hover_power_w[self.wid].astype(np.float64), d.drag_power_coef[self.wid], self.speed)
         alg.t_limit[:] = ctx.t + np.maximum(3600.0 * spare / np.maximum(power, 1e-9), 1e-3)
         gone = alg.alive & ~ok
         if gone.any():
@@ -740,29 +740,16 @@ class MissionSystem:
 
     def record_frame(self, mcap: McapRecorder, t: float) -> None:
         """Task markers (grey open, green done) and each worker's line to its current task, as a SceneUpdate."""
-        from skyhive.record.writer import ENU_FRAME
-
         ns = mcap.log_time_ns(t)
-        pose0 = {"position": {"x": 0, "y": 0, "z": 0}, "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}}
         done = np.isfinite(self.done_t)
-        spheres = [{"pose": {"position": {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])},
-                             "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}},
-                    "size": {"x": 8, "y": 8, "z": 8},
-                    "color": {"r": 0.1, "g": 0.8, "b": 0.2, "a": 0.8} if dn else
-                    {"r": 0.7, "g": 0.7, "b": 0.7, "a": 0.8}} for p, dn in zip(self.tasks.pos, done, strict=True)]
+        spheres = [scene.sphere(p, 8.0, (0.1, 0.8, 0.2) if dn else (0.7, 0.7, 0.7), 0.8)
+                   for p, dn in zip(self.tasks.pos.tolist(), done.tolist(), strict=True)]
         a = np.flatnonzero(self.cur >= 0)
         d = self.world.drones
-        pts: list[dict[str, float]] = []
-        for x, y in zip(d.pos[self.wid[a]].tolist(), self.tasks.pos[self.cur[a]].tolist(), strict=True):
-            pts += [{"x": x[0], "y": x[1], "z": x[2]}, {"x": y[0], "y": y[1], "z": y[2]}]
-        entity = {"timestamp": mcap.stamp(ns), "frame_id": ENU_FRAME, "id": "mission", "lifetime": {"sec": 0,
-                                                                                                    "nsec": 0},
-                  "frame_locked": False, "metadata": [], "arrows": [], "cubes": [], "spheres": spheres,
-                  "cylinders": [], "triangles": [], "texts": [], "models": [],
-                  "lines": [{"type": 2, "pose": pose0, "thickness": 1.0, "scale_invariant": True, "points": pts,
-                             "color": {"r": 1.0, "g": 0.6, "b": 0.0, "a": 0.8}, "colors": [], "indices": []}]}
-        mcap.write_json("/mission/tasks", t, {"deletions": [], "entities": [entity]},
-                        schema_name="foxglove.SceneUpdate")
+        ends = np.stack([d.pos[self.wid[a]], self.tasks.pos[self.cur[a]]], axis=1).reshape(-1, 3)
+        lines = [scene.line(ends.tolist(), (1.0, 0.6, 0.0), 0.8, kind=scene.LINE_LIST)]
+        update = scene.scene_update([scene.entity(ns, "mission", lines=lines, spheres=spheres)])
+        mcap.write_json("/mission/tasks", t, update, schema_name="foxglove.SceneUpdate")
 
 
 def slot_positions(pos: F64, heading: F64, off: F64) -> F64:

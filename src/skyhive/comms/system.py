@@ -29,6 +29,7 @@ from skyhive.comms.kernels import (
     gather_links,
     queue_and_gather,
 )
+from skyhive.record import scene
 from skyhive.systems import BuildContext, MessageKind, Phase, Rate, TickContext
 from skyhive.world.world import DroneStatus
 
@@ -672,8 +673,6 @@ class CommsSystem:
         if self._record_rate is None or not self._record_rate.due(t):
             return
         self._update_faults()
-        from skyhive.record.writer import ENU_FRAME
-
         s, r, _ = self.links()
         one = self.alive[s] & self.alive[r]
         s, r = s[one][: self.settings.record_max_links], r[one][: self.settings.record_max_links]
@@ -681,16 +680,9 @@ class CommsSystem:
         pts = np.round(self.positions(), 2).tolist()
         idx = np.stack([s, r], axis=1).ravel().tolist()
         ns = mcap.log_time_ns(t)
-        entity = {"timestamp": mcap.stamp(ns), "frame_id": ENU_FRAME, "id": "links", "lifetime": {"sec": 0, "nsec": 0},
-                  "frame_locked": False, "metadata": [{"key": "links", "value": str(s.size)}],
-                  "arrows": [], "cubes": [], "spheres": [], "cylinders": [], "triangles": [], "texts": [],
-                  "models": [],
-                  "lines": [{"type": 2, "pose": {"position": {"x": 0, "y": 0, "z": 0},
-                                                 "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}},
-                             "thickness": 1.0, "scale_invariant": True,
-                             "points": [{"x": x, "y": y, "z": z} for x, y, z in pts],
-                             "color": {"r": 0.2, "g": 0.8, "b": 1.0, "a": 0.6}, "colors": [], "indices": idx}]}
-        mcap.write_json("/comms/links", t, {"deletions": [], "entities": [entity]}, schema_name="foxglove.SceneUpdate")
+        links = scene.line(pts, (0.2, 0.8, 1.0), 0.6, kind=scene.LINE_LIST, indices=idx)
+        update = scene.scene_update([scene.entity(ns, "links", lines=[links], metadata={"links": str(s.size)})])
+        mcap.write_json("/comms/links", t, update, schema_name="foxglove.SceneUpdate")
 
 
 def build(ctx: BuildContext) -> list[CommsSystem]:
