@@ -47,7 +47,7 @@ def run(sc: dict[str, Any], until: float | None = None) -> Simulation:
 
 
 def pic_of(sim: Simulation) -> AirspacePicture:
-    pic = sim.airspace  # type: ignore[attr-defined]
+    pic = sim.airspace
     assert isinstance(pic, AirspacePicture)
     return pic
 

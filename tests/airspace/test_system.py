@@ -30,7 +30,7 @@ def watched() -> Simulation:
 
 
 def pic_of(sim: Simulation) -> AirspacePicture:
-    pic = sim.airspace  # type: ignore[attr-defined]
+    pic = sim.airspace
     assert isinstance(pic, AirspacePicture)
     return pic
 
@@ -45,7 +45,7 @@ def test_incursion_raises_one_alert_with_right_time_to_zone(watched: Simulation)
     # truth: starts at x=200 at 10 m/s towards the zone edge at x=1000 -> enters at t=80 s
     expected_ttz = 80.0 - a.first_t
     assert a.time_to_zone_s == pytest.approx(expected_ttz, abs=2.0)
-    assert a.time_to_zone_s <= 60.0  # raised inside the zone's warning time
+    assert a.time_to_zone_s is not None and a.time_to_zone_s <= 60.0  # raised inside the zone's warning time
     assert 15.0 <= a.first_t <= 25.0  # due at 20 s (60 s before entry)
     entered = next(t for t, k in a.history if k == "incursion")
     assert 79.0 <= entered <= 83.0
