@@ -10,6 +10,7 @@ import pytest
 
 from skyhive import Simulation
 from skyhive.scenario import scenario_from_dict
+from skyhive.scenario.load import ScenarioError
 from skyhive.systems import Phase, TickContext
 from tests.conftest import ll, ring
 
@@ -142,16 +143,47 @@ def test_goal_enclosed_at_run_time_holds_with_an_event(base: dict[str, Any]) -> 
     assert np.linalg.norm(sim.world.drones.pos[0, :2]) < 10  # went home
 
 
+class ClimbAndPushEast(PushEast):
+    """Commands drone 0 east and up (out of the keep-in, through its ceiling)."""
+
+    def step(self, ctx: TickContext) -> None:
+        ctx.world.drones.intent_vel[0] = (10.0, 0.0, 3.0)
+
+
 def test_keep_in_and_ceiling(base: dict[str, Any]) -> None:
     base["duration"] = 120
     base["airspace"] = {"geofences": [{"name": "box", "kind": "keep_in", "polygon": ring(-200, -200, 200, 200),
                                        "ceiling_m": 60}]}
-    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 100), ll(600, 0, 100)]}
+    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 40)]}
     sim = Simulation(scenario_from_dict(base))
+    sim.add_system(ClimbAndPushEast())
     sim.run()
     pos = sim.world.drones.pos[0]
     assert sim.metrics["geofence_breach_events"] == 0
     assert pos[0] < 200 and pos[2] < 60
+
+
+def test_route_outside_the_keep_in_is_refused(base: dict[str, Any]) -> None:
+    base["airspace"] = {"geofences": [{"name": "box", "kind": "keep_in", "polygon": ring(-200, -200, 200, 200),
+                                       "ceiling_m": 60}]}
+    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 100), ll(600, 0, 40)]}
+    with pytest.raises(ScenarioError) as err:
+        Simulation(scenario_from_dict(base))
+    paths = [p.path for p in err.value.problems]
+    assert paths == ["fleets.0.route.waypoints.0", "fleets.0.route.waypoints.1"]
+
+
+def test_enclosed_waypoint_is_refused(base: dict[str, Any]) -> None:
+    base["airspace"] = {"geofences": [
+        {"name": "ring-w", "kind": "keep_out", "polygon": ring(300, -100, 320, 100)},
+        {"name": "ring-e", "kind": "keep_out", "polygon": ring(480, -100, 500, 100)},
+        {"name": "ring-s", "kind": "keep_out", "polygon": ring(300, -100, 500, -80)},
+        {"name": "ring-n", "kind": "keep_out", "polygon": ring(300, 80, 500, 100)}]}
+    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 40), ll(400, 0, 40)]}
+    with pytest.raises(ScenarioError) as err:
+        Simulation(scenario_from_dict(base))
+    assert [p.path for p in err.value.problems] == ["fleets.0.route.waypoints.1"]
+    assert "enclose" in err.value.problems[0].message
 
 
 def test_geofence_activation_event_pushes_drones_out(base: dict[str, Any]) -> None:
