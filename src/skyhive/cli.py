@@ -184,6 +184,9 @@ def serve(
     push: Annotated[list[str] | None, typer.Option(
         help="Also send telemetry to this HOST:PORT unasked, e.g. 127.0.0.1:14550 for QGroundControl (repeatable).")]
     = None,
+    push_each: Annotated[str | None, typer.Option(
+        help="PX4 SITL's convention: the vehicle on port k streams to HOST:PORT+k, e.g. 127.0.0.1:14540 "
+             "(MAVSDK 'udpin://0.0.0.0:14540' reaches vehicle 0).")] = None,
     until: Annotated[float | None, typer.Option(help="Stop at this simulated time, s (default: run until Ctrl-C).")]
     = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
@@ -201,6 +204,7 @@ def serve(
         exposed = parse_drones(drones, s.n_drones)
         keys = load_key_file(key_file) if key_file is not None else {}
         targets = [parse_host_port(p) for p in push or []]
+        each = parse_host_port(push_each, "--push-each") if push_each else None
     except (ValueError, KeyFileError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=2) from None
@@ -217,7 +221,7 @@ def serve(
     sim = Simulation(s, base_dir=scenario.parent)
     try:
         rt = RealTime(sim, exposed, ServeOptions(bind, base_port, per_port, True, keys, allow_unsigned_loopback,
-                                                 targets), speed)
+                                                 targets, each), speed)
     except OSError as exc:
         err.print(f"[red]cannot open the MAVLink ports on {bind}: {exc.strerror}[/red]")
         raise typer.Exit(code=2) from None

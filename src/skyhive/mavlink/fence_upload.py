@@ -114,12 +114,12 @@ class VehicleFence:
         x, y, z = (float(c) for c in xyz)
         keep_in = [p for p in self.prisms if p.kind == "keep_in"]
         if keep_in and not any(shapely.contains_xy(p.enu, x, y) for p in keep_in):
-            return "outside the keep-in geofence"
+            return "outside the keep-in"
         for p in self.prisms:
             if p.kind == "keep_out" and shapely.contains_xy(p.enu, x, y):
-                return "inside a keep-out geofence"
+                return "inside a keep-out"
         if z > max(p.ceiling_m for p in self.prisms):
-            return "above the geofence ceiling"
+            return "above the fence ceiling"
         return None
 
     def segment_violation(self, a: Any, b: Any) -> str | None:

@@ -41,6 +41,16 @@ BELOW_GROUND_M = 0.5  # a flown item more than this below the ground (home) is r
 MAV_SEVERITY_CRITICAL, MAV_SEVERITY_WARNING, MAV_SEVERITY_INFO = 2, 4, 6
 
 
+def is_home_marker(items: list[Any], seq: int) -> bool:
+    """Item 0 of a QGC WPL file (``wp load``): a NAV_WAYPOINT flagged current, in the absolute frame, at home.
+
+    ArduPilot stores it as home; here it is passed over (reached at once) and exempt from the feasibility
+    check, so a standard WPL file flies its real items."""
+    it = items[seq]
+    return (seq == 0 and len(items) > 1 and it.command == NAV_WAYPOINT and it.current == 1
+            and it.frame in (mav.MAV_FRAME_GLOBAL, mav.MAV_FRAME_GLOBAL_INT))
+
+
 @dataclass
 class Upload:
     mission_type: int
@@ -150,25 +160,25 @@ class MissionProtocol:
 
     def _infeasible(self, items: list[Any]) -> tuple[int, str] | None:
         """PX4's feasibility check: (MISSION_ACK code, why) for the first item the vehicle must not fly to."""
-        flown = [k for k, it in enumerate(items)
-                 if it.command in FLOWN - {NAV_RTL} and it.frame != mav.MAV_FRAME_MISSION]
+        flown = [k for k, it in enumerate(items) if it.command in FLOWN - {NAV_RTL}
+                 and it.frame != mav.MAV_FRAME_MISSION and not is_home_marker(items, k)]
         if not flown:
             return None
         pts = np.array([self._item_target(items[k]) for k in flown])
         ground = self.home_z() - BELOW_GROUND_M
         for k, z in zip(flown, pts[:, 2], strict=True):
             if z < ground and items[k].command != NAV_LAND:
-                return int(mav.MAV_MISSION_INVALID_PARAM7), f"item {k} is below the ground"
+                return int(mav.MAV_MISSION_INVALID_PARAM7), f"item {k} below the ground"
         check = pts.copy()
         check[:, 2] = np.maximum(check[:, 2], ground + BELOW_GROUND_M + 0.01)  # landings: where they touch down
         outside = self.sim.fences.breaches(check, np.ones(len(flown), bool))
         if outside.any():
             k = flown[int(np.flatnonzero(outside)[0])]
-            return int(mav.MAV_MISSION_DENIED), f"item {k} is outside the geofence (scenario)"
+            return int(mav.MAV_MISSION_DENIED), f"item {k} outside scenario fence"
         for k, pt in zip(flown, check, strict=True):
             why = self.fence.violation(pt)
             if why is not None:
-                return int(mav.MAV_MISSION_DENIED), f"item {k} is {why}"
+                return int(mav.MAV_MISSION_DENIED), f"item {k} {why}"
         return None
 
     def _check_item(self, m: Any, mtype: int) -> int:

@@ -85,15 +85,15 @@ def is_loopback(address: str) -> bool:
         return address == "localhost"
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
+def parse_host_port(text: str, option: str = "--push") -> tuple[str, int]:
     """``"127.0.0.1:14550"`` -> ("127.0.0.1", 14550); ValueError naming the option otherwise."""
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--push: '{text}' is not HOST:PORT")
+        raise ValueError(f"{option}: '{text}' is not HOST:PORT")
     try:
         return socket.gethostbyname(host), int(port)
     except OSError:
-        raise ValueError(f"--push: cannot resolve host '{host}'") from None
+        raise ValueError(f"{option}: cannot resolve host '{host}'") from None
 
 
 class Link:
@@ -283,7 +283,9 @@ class MavlinkServer:
     def _route(self, link: Link, m: Any, now: float) -> None:
         target = getattr(m, "target_system", None)
         if target is None:
-            return  # HEARTBEAT and other broadcasts from the ground station: peer bookkeeping only
+            if m.get_type() != "TIMESYNC":
+                return  # HEARTBEAT and other broadcasts from the ground station: peer bookkeeping only
+            target = 0  # a time-sync request: every vehicle on the port answers, as each PX4 would
         comp = getattr(m, "target_component", 0)
         if comp not in (0, 1):
             self.counts["unrouted"] += 1

@@ -31,6 +31,7 @@ from skyhive.mavlink.mission_protocol import (
     NAV_WAYPOINT,
     MissionProtocol,
     Upload,
+    is_home_marker,
 )
 from skyhive.mavlink.offboard import OffboardControl, Setpoint
 from skyhive.mavlink.params import INT32, PARAMS, ParamStore, encode
@@ -70,6 +71,7 @@ FLIGHT_SW_VERSION = (1 << 24) | (14 << 16) | (0 << 8) | 255  # reports as PX4 v1
 FORCE_DISARM = 21196.0
 
 ON_GROUND_M = 0.1
+FENCE_CHECK_S = 0.3  # own-fence checks run at the 10 Hz telemetry rate; margin for the time to the next one
 
 ACCEPTED, TEMP_REJECTED, DENIED, UNSUPPORTED, FAILED = 0, 1, 2, 3, 4
 FTP_UNKNOWN_COMMAND, FTP_FILE_NOT_FOUND = 7, 10
@@ -117,6 +119,8 @@ class Vehicle(MissionProtocol, OffboardControl):
         self.request_once: set[int] = set()
         self.link: Any = None  # the server's Link this vehicle is reached on
         self.home_geo: tuple[tuple[float, float, float], tuple[int, int, int]] | None = None
+        self.text_id = 0  # STATUSTEXT id of the last chunked text
+        self.climb_first = False  # a mission started on the ground: climbing before its first item
         self.setpoint: Setpoint | None = None  # the last OFFBOARD setpoint
         self.fence_breached = False  # in breach of its own uploaded fence at the last check
         self.force_disarmed = False  # motors cut in the air: down, but the link stays up (as PX4)
@@ -132,8 +136,17 @@ class Vehicle(MissionProtocol, OffboardControl):
         self.send_fn(self, msg)
 
     def say(self, severity: int, text: str) -> None:
-        """STATUSTEXT, as PX4 reports refusals and failsafes (at most 50 characters per message)."""
-        self.send(self.mav.statustext_encode(severity, text[:50].encode()))
+        """STATUSTEXT, as PX4 reports refusals and failsafes; a longer text goes in 50-byte chunks (MAVLink 2)."""
+        data = text.encode()[:200]
+        if len(data) <= 50:
+            self.send(self.mav.statustext_encode(severity, data))
+            return
+        self.text_id = self.text_id % 65535 + 1
+        chunks = [data[k:k + 50] for k in range(0, len(data), 50)]
+        if len(chunks[-1]) == 50:
+            chunks.append(b"")  # the last chunk must end with a NUL
+        for seq, chunk in enumerate(chunks):
+            self.send(self.mav.statustext_encode(severity, chunk, self.text_id, seq))
 
     @property
     def armed(self) -> bool:
@@ -172,6 +185,7 @@ class Vehicle(MissionProtocol, OffboardControl):
         c.accept_h[i] = accept_h if accept_h and accept_h > 0 else self.params["NAV_ACC_RAD"]
         c.watch[i] = watch
         c.vel_mode[i] = False
+        self.climb_first = False
         self._apply_limits()
 
     def _hold_here(self) -> None:
@@ -200,7 +214,7 @@ class Vehicle(MissionProtocol, OffboardControl):
         if target[2] < self.home_z() - 0.5:
             return "below the ground"
         if self.sim.fences.breaches(np.asarray(target, float)[None, :], np.ones(1, bool))[0]:
-            return "outside the geofence (scenario)"
+            return "outside scenario fence"
         return self.fence.violation(target)
 
     # -- modes -------------------------------------------------------------------------------------------------
@@ -282,6 +296,9 @@ class Vehicle(MissionProtocol, OffboardControl):
             self._apply_limits()
         elif self.mode == RTL:
             self._rtl_next()
+        elif self.mode == MISSION and self.climb_first:
+            self.climb_first = False
+            self._mission_go(self.current)  # airborne now: fly the item it took off for
         elif self.mode == MISSION:
             item = self.missions[0][self.current]
             if item.command == NAV_LAND:
@@ -318,7 +335,12 @@ class Vehicle(MissionProtocol, OffboardControl):
         if not self.armed or self.on_ground:
             self.fence_breached = False
             return
-        why = self.fence.violation(self.d.pos[self.i])
+        # PX4's predictive check (GF_PREDICT): where the vehicle would stop if it braked after the next check
+        vel = self.d.vel[self.i]
+        speed = float(np.linalg.norm(vel[:2]))
+        ahead = speed / float(self.ctl.decel[self.i]) + FENCE_CHECK_S  # the hold's braking profile, v^2 / decel
+        pos = self.d.pos[self.i]
+        why = self.fence.violation(pos) or self.fence.violation(pos + vel * ahead)
         was, self.fence_breached = self.fence_breached, why is not None
         if why is None or was:
             return
@@ -389,6 +411,17 @@ class Vehicle(MissionProtocol, OffboardControl):
                     continue
                 target[:2] = self.d.pos[self.i, :2]
                 self._goto(target, accept_h=1e9)
+                return
+            if is_home_marker(items, seq):  # QGC WPL line 0: the home position, not a place to fly to
+                self._reached(seq)
+                seq += 1
+                continue
+            if cmd in (NAV_WAYPOINT, NAV_LOITER_TIME, NAV_LOITER_UNLIM) and self.on_ground:
+                # PX4: a mission started on the ground without a takeoff item takes off first (MIS_TAKEOFF_ALT)
+                target = self.d.pos[self.i].copy()
+                target[2] = self.home_z() + self.params["MIS_TAKEOFF_ALT"]
+                self._goto(target, accept_h=1e9)
+                self.climb_first = True
                 return
             if cmd in (NAV_WAYPOINT, NAV_LOITER_TIME, NAV_LOITER_UNLIM):
                 self._goto(self._item_target(item), accept_h=float(item.param2) if cmd == NAV_WAYPOINT else 0.0)
