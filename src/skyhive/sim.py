@@ -15,7 +15,8 @@ from skyhive.events import EventLog
 from skyhive.flight.dynamics import Dynamics
 from skyhive.flight.failsafe import Failsafe
 from skyhive.flight.manned import MannedMotion
-from skyhive.flight.safety import SafetyFilter, SafetyMonitor
+from skyhive.flight.monitor import DroneNames, SafetyMonitor
+from skyhive.flight.safety import SafetyFilter
 from skyhive.flight.timeline import Timeline
 from skyhive.flight.waypoints import WaypointFollower
 from skyhive.flight.wind import WindField
@@ -75,7 +76,8 @@ class Simulation:
             [bool(f.route and f.route.loop) for f in fleets],
             [f.route.on_complete if f.route else "hold" for f in fleets], self.log)
         self.safety = SafetyFilter(scenario.safety, self.fences, d)
-        self.monitor = SafetyMonitor(scenario.safety, self.fences, self.log)
+        names = DroneNames([f.name for f in fleets], [self.fleet_slices[f.name].start for f in fleets], self.frame)
+        self.monitor = SafetyMonitor(scenario.safety, self.fences, self.log, names, [m.name for m in scenario.manned])
         self.dynamics = Dynamics(d, WindField(scenario.wind, self.dt, self.rng["wind"]), self.dt)
         self.timeline = Timeline(scenario, {k: s.start for k, s in self.fleet_slices.items()}, self.fences,
                                  self.log, self.rng["failures"])

@@ -48,7 +48,7 @@ def test_monitor_counts_loss_of_separation_without_filter(base: dict[str, Any]) 
     sim.run()
     assert sim.metrics["loss_of_separation_events"] == 1
     assert sim.metrics["min_separation_m"] < 2.0
-    warnings = [e for e in sim.log.since(0) if e.source == "safety" and "loss(es) of separation" in e.text]
+    warnings = [e for e in sim.log.since(0) if e.source == "safety" and "loss of separation" in e.text]
     assert len(warnings) == 1 and warnings[0].drones is not None
     assert sorted(warnings[0].drones.tolist()) == [0, 1]
 
@@ -107,8 +107,45 @@ def test_geofence_activation_event_pushes_drones_out(base: dict[str, Any]) -> No
     sim = Simulation(scenario_from_dict(base))
     sim.run()
     pos = sim.world.drones.pos[0]
-    assert sim.metrics["geofence_breach_events"] == 1  # it was inside when the fence switched on ...
-    assert max(abs(pos[0]), abs(pos[1])) > 50  # ... and left
+    assert sim.metrics["geofence_breach_events"] == 0  # being inside when it switched on is not an entry ...
+    assert sim.metrics["geofence_inside_at_activation"] == 1  # ... it is counted apart
+    assert max(abs(pos[0]), abs(pos[1])) > 50  # ... and it left
+    assert 0 < sim.metrics["geofence_clear_after_activation_s"] < 20
+
+
+def test_drones_deep_inside_a_large_keep_out_leave_it(base: dict[str, Any]) -> None:
+    """A 2 km x 2 km keep-out switching on over hovering drones is left however deep inside they are."""
+    base["duration"] = 200
+    base["fleets"][0]["count"] = 9
+    base["fleets"][0]["launch"] = {"sites": [ll(150, 200, 0)], "spacing_m": 15}
+    base["fleets"][0]["route"] = {"waypoints": [ll(150, 200, 40)]}
+    base["airspace"] = {"geofences": [{"name": "wildfire", "kind": "keep_out",
+                                       "polygon": ring(-1000, -1000, 1000, 1000), "active": False}]}
+    base["events"] = [{"type": "geofence", "at_s": 30, "name": "wildfire", "active": True}]
+    sim = Simulation(scenario_from_dict(base))
+    sim.run()
+    pos = sim.world.drones.pos
+    assert np.all(np.maximum(np.abs(pos[:, 0]), np.abs(pos[:, 1])) > 1000)
+    m = sim.metrics
+    assert m["geofence_inside_at_activation"] == 9 and m["geofence_breach_events"] == 0
+    assert m["loss_of_separation_events"] == 0
+    assert m["geofence_clear_after_activation_s"] < 120
+
+
+def test_drone_pinned_between_two_keep_outs_enters_neither(base: dict[str, Any]) -> None:
+    """Two keep-outs switch on 12 m apart around a hovering drone: it holds between them."""
+    base["duration"] = 60
+    base["fleets"][0]["launch"]["sites"][0]["alt_m"] = 0
+    base["fleets"][0]["route"] = {"waypoints": [ll(0, 0, 30)]}
+    base["airspace"] = {"geofences": [
+        {"name": "west", "kind": "keep_out", "polygon": ring(-300, -300, -6, 300), "active": False},
+        {"name": "east", "kind": "keep_out", "polygon": ring(6, -300, 300, 300), "active": False}]}
+    base["events"] = [{"type": "geofence", "at_s": 20, "name": "west", "active": True},
+                      {"type": "geofence", "at_s": 20, "name": "east", "active": True}]
+    sim = Simulation(scenario_from_dict(base))
+    sim.run()
+    assert sim.metrics["geofence_breach_events"] == 0
+    assert abs(sim.world.drones.pos[0, 0]) < 6
 
 
 def helicopter(base: dict[str, Any]) -> dict[str, Any]:

@@ -107,6 +107,7 @@ class WaypointFollower:
         self.offsets = np.ascontiguousarray(offsets, dtype=np.float64)
         self.routed = np.asarray([s is not None for s in self.schedules], bool)[self.fleet]
         self.done = ~self.routed
+        self.completed_at = np.full(drones.n, np.nan)  # sim time each drone completed its route
         self.hold = drones.pos.copy()
         n_fleets = len(routes)
         self.ref_pos = np.zeros((n_fleets, 3))
@@ -128,6 +129,7 @@ class WaypointFollower:
     def _finish(self, ctx: TickContext, idx: NDArray[np.int64]) -> None:
         d = ctx.world.drones
         self.done[idx] = True
+        self.completed_at[idx] = ctx.t
         mode = self.on_complete[self.fleet[idx]]
         d.status[idx[mode == 1]] = DroneStatus.LANDING
         d.status[idx[mode == 2]] = DroneStatus.RETURNING
