@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymavlink.dialects.v20 import common as mav
 
+from skyhive.mavlink.modes import ACCEPTED, DENIED, LOITER, OFFBOARD
+
 IGNORE_POSITION = 0b111
 IGNORE_VELOCITY = 0b111 << 3
 LOCAL_FRAMES = {mav.MAV_FRAME_LOCAL_NED, mav.MAV_FRAME_LOCAL_OFFSET_NED, mav.MAV_FRAME_BODY_NED,
@@ -29,9 +31,6 @@ GLOBAL_FRAMES = {mav.MAV_FRAME_GLOBAL_INT, mav.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT
                  mav.MAV_FRAME_GLOBAL_RELATIVE_ALT}
 MAX_SETPOINT_M = 100_000.0  # a local setpoint farther than this from the origin is nonsense
 MAX_SETPOINT_SPEED = 100.0
-OFFBOARD = (6, 0)  # PX4 main mode OFFBOARD
-LOITER_MODE = (4, 3)  # AUTO_LOITER (hold)
-ACCEPTED_RESULT, DENIED_RESULT = 0, 2
 MAV_SEVERITY_CRITICAL, MAV_SEVERITY_WARNING = 2, 4
 
 
@@ -168,12 +167,12 @@ class OffboardControl:
         """The switch to OFFBOARD: only while setpoints are arriving (PX4)."""
         if not self.offboard_fresh():
             self.say(MAV_SEVERITY_WARNING, "Offboard refused: no setpoints")
-            return DENIED_RESULT
+            return DENIED
         self.mode = OFFBOARD
         self._resume_active()
         if self.armed:
             self._fly_setpoint()
-        return ACCEPTED_RESULT
+        return ACCEPTED
 
     def _fly_setpoint(self) -> None:
         sp = self.setpoint
@@ -200,5 +199,5 @@ class OffboardControl:
             self._land()
         else:
             self.say(MAV_SEVERITY_CRITICAL, "Offboard signal lost: holding")
-            self.mode = LOITER_MODE
+            self.mode = LOITER
             self._hold_here()

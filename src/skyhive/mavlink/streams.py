@@ -74,3 +74,19 @@ def build_extra_stream(msg_id: int, v: Any, sim: Simulation, boot_ms: int, alt: 
     if msg_id == mav.MAVLINK_MSG_ID_SCALED_IMU:
         return m.scaled_imu_encode(boot_ms, 0, 0, -1000, 0, 0, 0, 200, 0, 400, 2000)
     return m.scaled_pressure_encode(boot_ms, isa_pressure_hpa(float(alt)), 0.0, 2000)
+
+
+# telemetry streams the server schedules: message id -> default interval, s
+STREAMS: dict[int, float] = {
+    mav.MAVLINK_MSG_ID_HEARTBEAT: 1.0,
+    mav.MAVLINK_MSG_ID_SYS_STATUS: 1.0,
+    mav.MAVLINK_MSG_ID_BATTERY_STATUS: 1.0,
+    mav.MAVLINK_MSG_ID_GPS_RAW_INT: 0.5,
+    mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT: 0.1,
+    mav.MAVLINK_MSG_ID_ATTITUDE: 0.1,
+    mav.MAVLINK_MSG_ID_EXTENDED_SYS_STATE: 1.0,
+    mav.MAVLINK_MSG_ID_HOME_POSITION: 2.0,
+    mav.MAVLINK_MSG_ID_VFR_HUD: 0.5,
+    mav.MAVLINK_MSG_ID_MISSION_CURRENT: 1.0,
+    **EXTRA_STREAMS,
+}

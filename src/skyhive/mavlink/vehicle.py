@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymavlink.dialects.v20 import common as mav
 
+from skyhive.mavlink.commands import CommandHandling
 from skyhive.mavlink.fence_upload import VehicleFence
-from skyhive.mavlink.framing import PROTOCOL_VERSION_ID, ProtocolVersionMessage
 from skyhive.mavlink.mission_protocol import (
     DO_CHANGE_SPEED,
     FRAMES_AMSL,
     MAV_SEVERITY_CRITICAL,
-    MAV_SEVERITY_WARNING,
     NAV_LAND,
     NAV_LOITER_TIME,
     NAV_LOITER_UNLIM,
@@ -33,65 +32,60 @@ from skyhive.mavlink.mission_protocol import (
     Upload,
     is_home_marker,
 )
+from skyhive.mavlink.modes import (
+    ACCEPTED,
+    DENIED,
+    FAILED,
+    LAND,
+    LOITER,
+    MAIN_ACRO,
+    MAIN_ALTCTL,
+    MAIN_AUTO,
+    MAIN_MANUAL,
+    MAIN_OFFBOARD,
+    MAIN_POSCTL,
+    MAIN_STABILIZED,
+    MISSION,
+    MODE_NAMES,
+    OFFBOARD,
+    RTL,
+    SUB_LAND,
+    SUB_LOITER,
+    SUB_MISSION,
+    SUB_READY,
+    SUB_RTL,
+    SUB_SWARM,
+    SUB_TAKEOFF,
+    SWARM,
+    TAKEOFF,
+    TEMP_REJECTED,
+    UNSUPPORTED,
+    as_int,
+    valid_latlon,
+)
 from skyhive.mavlink.offboard import OffboardControl, Setpoint
-from skyhive.mavlink.params import INT32, PARAMS, ParamStore, encode
-from skyhive.mavlink.streams import EXTRA_STREAMS
+from skyhive.mavlink.params import ParamStore
+from skyhive.mavlink.services import CAPABILITIES, FLIGHT_SW_VERSION, VehicleServices
+from skyhive.mavlink.streams import STREAMS
 from skyhive.world.world import DroneStatus
 
 if TYPE_CHECKING:
     from skyhive.mavlink.control import GcsControl
     from skyhive.sim import Simulation
 
-# PX4 custom modes (px4_custom_mode.h): main mode in bits 16-23, sub mode in bits 24-31 of custom_mode
-MAIN_MANUAL, MAIN_ALTCTL, MAIN_POSCTL, MAIN_AUTO, MAIN_ACRO, MAIN_OFFBOARD, MAIN_STABILIZED = 1, 2, 3, 4, 5, 6, 7
-SUB_READY, SUB_TAKEOFF, SUB_LOITER, SUB_MISSION, SUB_RTL, SUB_LAND = 1, 2, 3, 4, 5, 6
-SUB_SWARM = 1  # under main mode OFFBOARD, which has no sub modes on PX4
-OFFBOARD = (MAIN_OFFBOARD, 0)  # PX4 OFFBOARD: the ground station's setpoints fly (offboard.py)
-SWARM = (MAIN_OFFBOARD, SUB_SWARM)  # skyhive: the scenario route / swarm autonomy flies
-LOITER = (MAIN_AUTO, SUB_LOITER)
-TAKEOFF = (MAIN_AUTO, SUB_TAKEOFF)
-MISSION = (MAIN_AUTO, SUB_MISSION)
-RTL = (MAIN_AUTO, SUB_RTL)
-LAND = (MAIN_AUTO, SUB_LAND)
-MODE_NAMES = {SWARM: "OFFBOARD (swarm)", OFFBOARD: "OFFBOARD", LOITER: "AUTO_LOITER", TAKEOFF: "AUTO_TAKEOFF",
-              MISSION: "AUTO_MISSION", RTL: "AUTO_RTL", LAND: "AUTO_LAND", (MAIN_POSCTL, 0): "POSCTL",
-              (MAIN_ALTCTL, 0): "ALTCTL"}
-
-CAPABILITIES = (mav.MAV_PROTOCOL_CAPABILITY_MISSION_FLOAT | mav.MAV_PROTOCOL_CAPABILITY_PARAM_FLOAT
-                | mav.MAV_PROTOCOL_CAPABILITY_MISSION_INT | mav.MAV_PROTOCOL_CAPABILITY_COMMAND_INT
-                | mav.MAV_PROTOCOL_CAPABILITY_PARAM_ENCODE_BYTEWISE | mav.MAV_PROTOCOL_CAPABILITY_MAVLINK2
-                | mav.MAV_PROTOCOL_CAPABILITY_MISSION_FENCE | mav.MAV_PROTOCOL_CAPABILITY_MISSION_RALLY)
 SENSORS = (mav.MAV_SYS_STATUS_SENSOR_3D_GYRO | mav.MAV_SYS_STATUS_SENSOR_3D_ACCEL | mav.MAV_SYS_STATUS_SENSOR_3D_MAG
            | mav.MAV_SYS_STATUS_SENSOR_ABSOLUTE_PRESSURE | mav.MAV_SYS_STATUS_SENSOR_GPS
            | mav.MAV_SYS_STATUS_SENSOR_ANGULAR_RATE_CONTROL | mav.MAV_SYS_STATUS_SENSOR_ATTITUDE_STABILIZATION
            | mav.MAV_SYS_STATUS_SENSOR_YAW_POSITION | mav.MAV_SYS_STATUS_SENSOR_Z_ALTITUDE_CONTROL
            | mav.MAV_SYS_STATUS_SENSOR_XY_POSITION_CONTROL | mav.MAV_SYS_STATUS_SENSOR_MOTOR_OUTPUTS
            | mav.MAV_SYS_STATUS_AHRS | mav.MAV_SYS_STATUS_SENSOR_BATTERY | mav.MAV_SYS_STATUS_PREARM_CHECK)
-FLIGHT_SW_VERSION = (1 << 24) | (14 << 16) | (0 << 8) | 255  # reports as PX4 v1.14.0 (release)
-FORCE_DISARM = 21196.0
 
 ON_GROUND_M = 0.1
 FENCE_CHECK_S = 0.3  # own-fence checks run at the 10 Hz telemetry rate; margin for the time to the next one
 
-ACCEPTED, TEMP_REJECTED, DENIED, UNSUPPORTED, FAILED = 0, 1, 2, 3, 4
-FTP_UNKNOWN_COMMAND, FTP_FILE_NOT_FOUND = 7, 10
-FTP_FILE_OPS = frozenset({3, 4, 6, 7, 8, 12, 13, 14, 15})  # list, open, create, write, remove, rename, crc, ...
-REQUEST_PROTOCOL_VERSION = 519
-INFO_COMMANDS = frozenset({mav.MAV_CMD_REQUEST_MESSAGE, mav.MAV_CMD_SET_MESSAGE_INTERVAL,
-                           mav.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES, mav.MAV_CMD_GET_HOME_POSITION,
-                           REQUEST_PROTOCOL_VERSION})
 
 
-def valid_latlon(lat: float, lon: float) -> bool:
-    return -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0
-
-
-def as_int(x: float, default: int = -1) -> int:
-    """An integer command parameter sent as a float; ``default`` for NaN, infinities and absurd sizes."""
-    return int(x) if math.isfinite(x) and abs(x) < 2**31 else default
-
-
-class Vehicle(MissionProtocol, OffboardControl):
+class Vehicle(CommandHandling, MissionProtocol, OffboardControl, VehicleServices):
     """PX4-style protocol state of one exposed drone (index ``i`` in the world)."""
 
     def __init__(self, sim: Simulation, ctl: GcsControl, i: int, sysid: int,
@@ -473,142 +467,6 @@ class Vehicle(MissionProtocol, OffboardControl):
             return
         handler(msg, now)
 
-    def _on_command_long(self, m: Any, now: float) -> None:
-        self._command(m, m.command, [m.param1, m.param2, m.param3, m.param4, m.param5, m.param6, m.param7],
-                      mav.MAV_FRAME_GLOBAL)
-
-    def _on_command_int(self, m: Any, now: float) -> None:
-        x = m.x / 1e7 if m.x != 0 else math.nan
-        y = m.y / 1e7 if m.y != 0 else math.nan
-        self._command(m, m.command, [m.param1, m.param2, m.param3, m.param4, x, y, m.z], m.frame)
-
-    def _command(self, m: Any, cmd: int, p: list[float], frame: int) -> None:
-        self.counters["commands"] += 1
-        result = self._run_command(cmd, p, frame)
-        if result != ACCEPTED:
-            self.counters["commands_rejected"] += 1
-        self.send(self.mav.command_ack_encode(cmd, result, 0, 0, m.get_srcSystem(), m.get_srcComponent()))
-
-    def _run_command(self, cmd: int, p: list[float], frame: int) -> int:
-        d, i = self.d, self.i
-        if self.failed and cmd not in INFO_COMMANDS:
-            return DENIED
-        if cmd == mav.MAV_CMD_COMPONENT_ARM_DISARM:
-            if p[0] not in (0.0, 1.0):  # NaN or any other value: neither arm nor disarm
-                self.say(MAV_SEVERITY_WARNING, "Arming: param1 must be 0 or 1")
-                return DENIED
-            if p[0] == 1.0:
-                if self.armed:
-                    return ACCEPTED
-                d.status[i] = DroneStatus.ACTIVE
-                if self.mode == MISSION and self.missions[0]:
-                    self._mission_go(self.current)
-                elif self.mode == OFFBOARD and self.offboard_fresh():
-                    self._fly_setpoint()
-                else:
-                    self.ctl.gcs[i] = self.mode != SWARM
-                    self._hold_here()
-                return ACCEPTED
-            if not self.armed:
-                return ACCEPTED
-            if self.on_ground:
-                d.status[i] = DroneStatus.LANDED
-                return ACCEPTED
-            if p[1] == FORCE_DISARM:  # motors off in the air: the vehicle falls, but its link stays up
-                d.status[i] = DroneStatus.FAILED
-                self.force_disarmed = True
-                self.say(MAV_SEVERITY_CRITICAL, "Disarmed by force in the air")
-                return ACCEPTED
-            self.say(MAV_SEVERITY_WARNING, "Disarming denied: not landed")
-            return DENIED
-        if cmd == mav.MAV_CMD_NAV_TAKEOFF:
-            alt = p[6]
-            z = (self._alt_to_z(alt, frame) if math.isfinite(alt)
-                 else self.home_z() + self.params["MIS_TAKEOFF_ALT"])
-            return self._takeoff(z)
-        if cmd == mav.MAV_CMD_NAV_LAND:
-            if not self.armed:
-                return DENIED
-            self._land()
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_NAV_RETURN_TO_LAUNCH:
-            return self.set_mode(*RTL)
-        if cmd == mav.MAV_CMD_DO_SET_MODE:
-            return self._set_mode_flags(as_int(p[0], 0), as_int(p[1]), as_int(p[2]))
-        if cmd == mav.MAV_CMD_DO_REPOSITION:
-            if not self.armed or self.on_ground:
-                return DENIED
-            target = d.pos[i].copy()
-            if math.isfinite(p[4]) and math.isfinite(p[5]):
-                if not valid_latlon(p[4], p[5]):
-                    self.say(MAV_SEVERITY_WARNING, "Reposition: invalid latitude/longitude")
-                    return DENIED
-                target[:2] = self._latlon_to_xy(p[4], p[5])
-            if math.isfinite(p[6]):
-                target[2] = self._alt_to_z(p[6], frame)
-            why = self.target_violation(target)
-            if why is not None:
-                self.say(MAV_SEVERITY_CRITICAL, f"Reposition refused: {why}")
-                return DENIED
-            if p[0] > 0:
-                self._change_speed(p[0])
-            self.mode = LOITER
-            self._resume_active()
-            self._goto(target, watch=False)
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_DO_CHANGE_SPEED:
-            self._change_speed(p[1])
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_MISSION_START:
-            if not self.missions[0] or not self.armed:
-                return DENIED
-            first = as_int(p[0], 0)
-            if not 0 <= first < len(self.missions[0]):
-                return DENIED
-            self.current = first
-            self.mode = MISSION
-            self._resume_active()
-            self._mission_go(first)
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_DO_SET_MISSION_CURRENT:
-            return ACCEPTED if self._set_current(as_int(p[0])) else DENIED
-        if cmd == mav.MAV_CMD_REQUEST_MESSAGE:
-            return ACCEPTED if self.send_message(as_int(p[0])) else UNSUPPORTED
-        if cmd == mav.MAV_CMD_SET_MESSAGE_INTERVAL:
-            msg_id, interval = as_int(p[0]), p[1]
-            if msg_id not in STREAMS:
-                return UNSUPPORTED
-            if not math.isfinite(interval):
-                return DENIED
-            if msg_id == mav.MAVLINK_MSG_ID_HEARTBEAT:  # as PX4: every ground station depends on it
-                self.say(MAV_SEVERITY_WARNING, "HEARTBEAT rate cannot be changed")
-                return DENIED
-            if interval == 0:
-                self.intervals.pop(msg_id, None)
-            else:
-                self.intervals[msg_id] = -1.0 if interval < 0 else interval / 1e6
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES:
-            self.send_message(mav.MAVLINK_MSG_ID_AUTOPILOT_VERSION)
-            return ACCEPTED
-        if cmd == REQUEST_PROTOCOL_VERSION:
-            self.send_message(PROTOCOL_VERSION_ID)
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_GET_HOME_POSITION:
-            self.send_message(mav.MAVLINK_MSG_ID_HOME_POSITION)
-            return ACCEPTED
-        if cmd == mav.MAV_CMD_DO_SET_HOME:
-            if p[0] == 1.0:
-                d.home[i] = d.pos[i]
-            elif p[0] == 0.0 and math.isfinite(p[4]) and math.isfinite(p[5]) and valid_latlon(p[4], p[5]):
-                d.home[i, :2] = self._latlon_to_xy(p[4], p[5])
-            else:
-                self.say(MAV_SEVERITY_WARNING, "Set home: invalid position")
-                return DENIED
-            self.send_message(mav.MAVLINK_MSG_ID_HOME_POSITION)
-            return ACCEPTED
-        return UNSUPPORTED
-
     def _set_current(self, seq: int) -> bool:
         if not 0 <= seq < len(self.missions[0]):
             return False
@@ -634,104 +492,11 @@ class Vehicle(MissionProtocol, OffboardControl):
     def _on_set_mode(self, m: Any, now: float) -> None:
         self._set_mode_flags(m.base_mode, (m.custom_mode >> 16) & 0xFF, (m.custom_mode >> 24) & 0xFF)
 
-    # parameters
-    def _param_value(self, k: int) -> Any:
-        spec = PARAMS[k]
-        return self.mav.param_value_encode(spec.name.encode(), encode(self.params.values[k], spec.kind), spec.kind,
-                                           len(PARAMS), k)
 
-    def _on_param_request_list(self, m: Any, now: float) -> None:
-        for k in range(len(PARAMS)):
-            self.send(self._param_value(k))
-
-    def _param_index(self, m: Any) -> int | None:
-        name = m.param_id if isinstance(m.param_id, str) else m.param_id.decode(errors="replace")
-        name = name.rstrip("\x00")
-        if getattr(m, "param_index", -1) >= 0:
-            return m.param_index if m.param_index < len(PARAMS) else None
-        return next((k for k, p in enumerate(PARAMS) if p.name == name), None)
-
-    def _on_param_request_read(self, m: Any, now: float) -> None:
-        k = self._param_index(m)
-        if k is None:
-            self.counters["protocol_drops"] += 1
-            return
-        self.send(self._param_value(k))
-
-    def _on_param_set(self, m: Any, now: float) -> None:
-        name = (m.param_id if isinstance(m.param_id, str) else m.param_id.decode(errors="replace")).rstrip("\x00")
-        k = next((k for k, p in enumerate(PARAMS) if p.name == name), None)
-        if k is None:
-            self.counters["protocol_drops"] += 1
-            self.send(self.mav.param_error_encode(m.get_srcSystem(), m.get_srcComponent(), name.encode()[:16], -1,
-                                                  mav.MAV_PARAM_ERROR_DOES_NOT_EXIST))
-            return
-        spec = PARAMS[k]
-        if not self.params.set(name, float(m.param_value), m.param_type if m.param_type == INT32 else spec.kind):
-            error = (mav.MAV_PARAM_ERROR_READ_ONLY if not spec.writable else mav.MAV_PARAM_ERROR_VALUE_OUT_OF_RANGE)
-            self.send(self.mav.param_error_encode(m.get_srcSystem(), m.get_srcComponent(), name.encode()[:16], k,
-                                                  error))
-            self.say(MAV_SEVERITY_WARNING, f"{name}: {'read-only' if not spec.writable else 'value out of range'}")
-        self._apply_limits()
-        self.send(self._param_value(k))  # the value now in force, changed or not
-
-    # small services: ping, time sync
-    def _on_ping(self, m: Any, now: float) -> None:
-        if m.target_system == 0:  # a request (a reply names its target)
-            self.send(self.mav.ping_encode(m.time_usec, m.seq, m.get_srcSystem(), m.get_srcComponent()))
-
-    def _on_timesync(self, m: Any, now: float) -> None:
-        if m.tc1 == 0:  # a request: answer with our clock, echo theirs
-            self.send(self.mav.timesync_encode(int(now * 1e9), m.ts1))
-
-
-    def _on_file_transfer_protocol(self, m: Any, now: float) -> None:
-        """No MAVLink FTP: NAK every request (error 'unknown command') so clients fall back to the param protocol."""
-        p = bytes(m.payload)
-        if len(p) < 12:
-            self.counters["protocol_drops"] += 1
-            return
-        reply = bytearray(251)
-        reply[0:2] = p[0:2]  # same sequence number (the client matches on it)
-        reply[2] = p[2]  # session
-        reply[3] = 129  # NAK
-        reply[4] = 1  # payload size
-        reply[5] = p[3]  # the request's opcode
-        # FTP error: FileNotFound for opening or listing (clients fall back), else UnknownCommand
-        reply[12] = FTP_FILE_NOT_FOUND if p[3] in FTP_FILE_OPS else FTP_UNKNOWN_COMMAND
-        self.send(self.mav.file_transfer_protocol_encode(0, m.get_srcSystem(), m.get_srcComponent(), list(reply)))
-
-    # -- messages on request and on a schedule -----------------------------------------------------------------
-    def send_message(self, msg_id: int) -> bool:
-        """Send one message by id (REQUEST_MESSAGE); False if this vehicle does not produce it."""
-        if msg_id == mav.MAVLINK_MSG_ID_AUTOPILOT_VERSION:
-            self.send(self.mav.autopilot_version_encode(
-                CAPABILITIES, FLIGHT_SW_VERSION, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0,
-                0x5359_4B48_0000_0000 + self.i))
-            return True
-        if msg_id == PROTOCOL_VERSION_ID:
-            self.send(ProtocolVersionMessage())
-            return True
-        if msg_id == mav.MAVLINK_MSG_ID_MISSION_CURRENT:
-            self._send_mission_current()
-            return True
-        if msg_id in STREAMS:
-            self.request_once.add(msg_id)
-            return True
-        return False
-
-
-# telemetry streams the server schedules: message id -> default interval, s
-STREAMS: dict[int, float] = {
-    mav.MAVLINK_MSG_ID_HEARTBEAT: 1.0,
-    mav.MAVLINK_MSG_ID_SYS_STATUS: 1.0,
-    mav.MAVLINK_MSG_ID_BATTERY_STATUS: 1.0,
-    mav.MAVLINK_MSG_ID_GPS_RAW_INT: 0.5,
-    mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT: 0.1,
-    mav.MAVLINK_MSG_ID_ATTITUDE: 0.1,
-    mav.MAVLINK_MSG_ID_EXTENDED_SYS_STATE: 1.0,
-    mav.MAVLINK_MSG_ID_HOME_POSITION: 2.0,
-    mav.MAVLINK_MSG_ID_VFR_HUD: 0.5,
-    mav.MAVLINK_MSG_ID_MISSION_CURRENT: 1.0,
-    **EXTRA_STREAMS,
-}
+__all__ = [  # the names other modules and tests import from here (some live in modes.py and services.py)
+    "ACCEPTED", "CAPABILITIES", "DENIED", "FAILED", "FLIGHT_SW_VERSION", "LAND", "LOITER", "MAIN_ACRO",
+    "MAIN_ALTCTL", "MAIN_AUTO", "MAIN_MANUAL", "MAIN_OFFBOARD", "MAIN_POSCTL", "MAIN_STABILIZED", "MISSION",
+    "MODE_NAMES", "OFFBOARD", "RTL", "SENSORS", "STREAMS", "SUB_LAND", "SUB_LOITER", "SUB_MISSION", "SUB_READY",
+    "SUB_RTL", "SUB_SWARM", "SUB_TAKEOFF", "SWARM", "TAKEOFF", "TEMP_REJECTED", "UNSUPPORTED", "Vehicle",
+    "as_int", "valid_latlon",
+]
