@@ -212,6 +212,9 @@ def serve(
     if base_port + n_ports - 1 > 65535:
         err.print(f"[red]{n_ports} ports from {base_port} run past 65535; lower --base-port or raise --per-port[/red]")
         raise typer.Exit(code=2)
+    if each is not None and each[1] + n_ports - 1 > 65535:
+        err.print(f"[red]--push-each: {n_ports} ports from {each[1]} run past 65535[/red]")
+        raise typer.Exit(code=2)
     if not is_loopback(bind) and "default" not in keys:
         missing = [p for p in range(base_port, base_port + n_ports) if str(p) not in keys]
         if missing:

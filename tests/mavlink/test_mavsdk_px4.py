@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 from typing import Any
 
 import pytest
@@ -69,7 +70,14 @@ def test_px4_sitl_port_convention_with_udpin(serve: Any) -> None:
     from mavsdk.asyncio.plugins.telemetry import TelemetryAsync
 
     gcs_port = free_ports(3)
+    held = []  # keep the ground-station ports taken until the server has picked its own
+    for k in range(3):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", gcs_port + k))
+        held.append(sock)
     server = serve(3, "--speed", "4", "--push-each", f"127.0.0.1:{gcs_port}")
+    for sock in held:
+        sock.close()
 
     async def main() -> tuple[int, list[tuple[float, float, float]]]:
         config = Configuration.create_with_component_type(ComponentType.GROUND_STATION)
