@@ -11,6 +11,7 @@ attack: 10 Hz, no gap over 1 s, no tick gap over 0.2 s.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -161,7 +162,7 @@ def measure(kind: str, window_s: float, warmup_s: float = 2.0) -> dict[str, floa
                 proc.kill()
                 proc.wait()
         metrics = json.loads(summary.read_text()) if summary.exists() else {}
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     return {"hz": len(times) / window_s, "max_gap_s": max(gaps, default=window_s), "heartbeats": beats,
             "step_gap_s": float(metrics.get("serve_max_step_gap_s", float("nan"))),
             "fences": uploads, "over_budget": metrics.get("mavlink_over_budget", 0),
