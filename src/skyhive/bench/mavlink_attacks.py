@@ -123,6 +123,7 @@ def measure(kind: str, window_s: float, warmup_s: float = 2.0) -> dict[str, floa
                                 env=env, text=True)
         gcs = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         gcs.connect(("127.0.0.1", base))
+        t0 = time.monotonic()
         gcs.settimeout(0.05)
         attacker = None
         try:
@@ -131,7 +132,8 @@ def measure(kind: str, window_s: float, warmup_s: float = 2.0) -> dict[str, floa
             if "serving" not in line:
                 raise RuntimeError(f"skyhive serve did not start: {line}{proc.stdout.read()[-2000:]}")
             t0 = time.monotonic()
-            next_beat, times, beats = t0, [], 0
+            next_beat, beats = t0, 0
+            times: list[float] = []
             while time.monotonic() - t0 < warmup_s + window_s:
                 now = time.monotonic()
                 if now >= next_beat:
@@ -162,7 +164,8 @@ def measure(kind: str, window_s: float, warmup_s: float = 2.0) -> dict[str, floa
                 proc.kill()
                 proc.wait()
         metrics = json.loads(summary.read_text()) if summary.exists() else {}
-    gaps = [b - a for a, b in itertools.pairwise(times)]
+    edges = [t0 + warmup_s, *times, t0 + warmup_s + window_s]  # silence at either end of the window counts
+    gaps = [b - a for a, b in itertools.pairwise(edges)]
     return {"hz": len(times) / window_s, "max_gap_s": max(gaps, default=window_s), "heartbeats": beats,
             "step_gap_s": float(metrics.get("serve_max_step_gap_s", float("nan"))),
             "fences": uploads, "over_budget": metrics.get("mavlink_over_budget", 0),

@@ -54,6 +54,8 @@ class Framer:
 
 GLOBAL_POSITION_INT = Framer(mav.MAVLink_global_position_int_message)
 ATTITUDE = Framer(mav.MAVLink_attitude_message)
+ATTITUDE_QUATERNION = Framer(mav.MAVLink_attitude_quaternion_message)
+LOCAL_POSITION_NED = Framer(mav.MAVLink_local_position_ned_message)
 
 
 def pack(encoder: Any, msg: Any) -> bytes:

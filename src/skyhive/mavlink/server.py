@@ -36,11 +36,13 @@ from pymavlink.dialects.v20 import common as mav
 from skyhive.mavlink.control import GcsControl
 from skyhive.mavlink.fence_upload import FenceBuilder, FenceRefused
 from skyhive.mavlink.framing import ATTITUDE as ATT_FRAMER
+from skyhive.mavlink.framing import ATTITUDE_QUATERNION as AQ_FRAMER
 from skyhive.mavlink.framing import GLOBAL_POSITION_INT as GPI_FRAMER
+from skyhive.mavlink.framing import LOCAL_POSITION_NED as LPN_FRAMER
 from skyhive.mavlink.framing import Framer, pack
 from skyhive.mavlink.peers import MAX_PEERS, PEER_QUIET_S, Address, PeerTable
 from skyhive.mavlink.signing import SignatureCheck, SigningCounters, StreamTable, follow_clock
-from skyhive.mavlink.streams import build_extra_stream
+from skyhive.mavlink.streams import build_extra_stream, quaternions
 from skyhive.mavlink.vehicle import (
     LAND,
     MAIN_AUTO,
@@ -396,6 +398,10 @@ class MavlinkServer:
         rpy = np.stack([roll, pitch, yaw], axis=1).tolist()
         due_default = self._due_default
         gpi, att = mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT, mav.MAVLINK_MSG_ID_ATTITUDE
+        aq, lpn = mav.MAVLINK_MSG_ID_ATTITUDE_QUATERNION, mav.MAVLINK_MSG_ID_LOCAL_POSITION_NED
+        rel = d.pos[idx] - d.home[idx]
+        ned = np.stack([rel[:, 1], rel[:, 0], -rel[:, 2], vel[:, 1], vel[:, 0], -vel[:, 2]], axis=1).tolist()
+        quat = quaternions(roll, pitch, yaw).tolist()
         fast = Framer.available
         for k, v in enumerate(live):
             if failed[k] and not v.force_disarmed:
@@ -417,6 +423,10 @@ class MavlinkServer:
                 elif msg_id == att and fast and not signed:
                     r, p_, y = rpy[k]
                     out += ATT_FRAMER.pack(v.mav, boot_ms, r, p_, y, 0.0, 0.0, 0.0)
+                elif msg_id == aq and fast and not signed:
+                    out += AQ_FRAMER.pack(v.mav, boot_ms, *quat[k], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                elif msg_id == lpn and fast and not signed:
+                    out += LPN_FRAMER.pack(v.mav, boot_ms, *ned[k])
                 else:
                     msg = self._build(msg_id, v, boot_ms, lat[k], lon[k], alt[k], vel[k], hspeed[k], yaw[k], pitch[k],
                                       roll[k], soc[k], volts[k], amps[k])

@@ -15,6 +15,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from pymavlink.dialects.v20 import common as mav
 
 if TYPE_CHECKING:
@@ -40,6 +41,15 @@ def quaternion(roll: float, pitch: float, yaw: float) -> list[float]:
     cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
     return [cr * cp * cy + sr * sp * sy, sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
             cr * cp * sy - sr * sp * cy]
+
+
+def quaternions(roll: Any, pitch: Any, yaw: Any) -> Any:
+    """``quaternion`` for arrays of angles: (n, 4) array of (w, x, y, z)."""
+    cr, sr = np.cos(roll / 2), np.sin(roll / 2)
+    cp, sp = np.cos(pitch / 2), np.sin(pitch / 2)
+    cy, sy = np.cos(yaw / 2), np.sin(yaw / 2)
+    return np.stack([cr * cp * cy + sr * sp * sy, sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
+                     cr * cp * sy - sr * sp * cy], axis=1)
 
 
 def isa_pressure_hpa(alt_amsl_m: float) -> float:
