@@ -170,3 +170,20 @@ def gcs() -> Iterator[Any]:
     yield connect
     for g in opened:
         g.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Any]:
+    """In-process vehicles (``tests.mavlink.inproc.Served``), closed after the test."""
+    from tests.mavlink.inproc import Served
+
+    made: list[Served] = []
+
+    def make(count: int = 2, **kw: Any) -> Served:
+        s = Served(tmp_path, count, **kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()

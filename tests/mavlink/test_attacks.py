@@ -11,30 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-import pytest
 from pymavlink.dialects.v20 import common as mav
-
-from tests.mavlink.inproc import Served
 
 KEY = hashlib.sha256(b"attack-test").digest()
 ARM = mav.MAV_CMD_COMPONENT_ARM_DISARM
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Any:
-    made: list[Served] = []
-
-    def make(count: int = 2, **kw: Any) -> Served:
-        s = Served(tmp_path, count, **kw)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.close()
 
 
 def _positions(c: Any, msgs: list[Any]) -> int:

@@ -23,20 +23,6 @@ ARM, TAKEOFF = mav.MAV_CMD_COMPONENT_ARM_DISARM, mav.MAV_CMD_NAV_TAKEOFF
 REL = mav.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Any:
-    made: list[Served] = []
-
-    def make(count: int = 2, **kw: Any) -> Served:
-        s = Served(tmp_path, count, **kw)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.close()
-
-
 def _ack(s: Served, c: Client, cmd: int, *p: float, target: int = 1) -> int | None:
     c.command(target, cmd, *p)
     s.pump(0.1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from pymavlink.dialects.v20 import common as mav
 
 from skyhive.bench import BenchTable
-from skyhive.bench.mavlink import GPI, SCENARIO, _frames, free_base
+from skyhive.bench.mavlink import GPI, SCENARIO, _frames, free_base, stop_serve
 
 ATTACKER = r'''
 import math, socket, sys, time
@@ -157,12 +156,7 @@ def measure(kind: str, window_s: float, warmup_s: float = 2.0) -> dict[str, floa
                 uploads = out.strip()
         finally:
             gcs.close()
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_serve(proc)
         metrics = json.loads(summary.read_text()) if summary.exists() else {}
     edges = [t0 + warmup_s, *times, t0 + warmup_s + window_s]  # silence at either end of the window counts
     gaps = [b - a for a, b in itertools.pairwise(edges)]

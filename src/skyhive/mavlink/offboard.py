@@ -51,6 +51,17 @@ def _ned_to_enu(n: float, e: float, d: float) -> np.ndarray:
     return np.array([e, n, -d], float)
 
 
+def _ned_vector(n: float, e: float, d: float, limit: float, yaw: float | None) -> np.ndarray | None:
+    """(north, east, down) -> ENU; along the heading ``yaw`` when given (body frames); None if not finite or
+    any component beyond ``limit``."""
+    if not _finite(n, e, d) or max(abs(n), abs(e), abs(d)) > limit:
+        return None
+    n, e = float(n), float(e)
+    if yaw is not None:
+        n, e = _rotate_heading(n, e, yaw)
+    return _ned_to_enu(n, e, float(d))
+
+
 def _rotate_heading(fwd: float, right: float, yaw: float) -> tuple[float, float]:
     """Body (forward, right) -> (north, east) for a heading ``yaw`` (rad from north, clockwise)."""
     return fwd * math.cos(yaw) - right * math.sin(yaw), fwd * math.sin(yaw) + right * math.cos(yaw)
@@ -62,22 +73,17 @@ def local_setpoint(m: Any, home: np.ndarray, pos: np.ndarray, yaw: float, t: flo
         return f"frame {m.coordinate_frame} unsupported"
     mask = int(m.type_mask)
     position = velocity = None
+    body = m.coordinate_frame in (mav.MAV_FRAME_BODY_NED, mav.MAV_FRAME_BODY_OFFSET_NED)
     if not mask & IGNORE_POSITION:
-        if not _finite(m.x, m.y, m.z) or max(abs(m.x), abs(m.y), abs(m.z)) > MAX_SETPOINT_M:
+        offset = _ned_vector(m.x, m.y, m.z, MAX_SETPOINT_M, yaw if body else None)
+        if offset is None:
             return "position not finite or too far"
-        n, e = float(m.x), float(m.y)
-        if m.coordinate_frame in (mav.MAV_FRAME_BODY_NED, mav.MAV_FRAME_BODY_OFFSET_NED):
-            n, e = _rotate_heading(n, e, yaw)
-        offset = _ned_to_enu(n, e, float(m.z))
         origin = pos if m.coordinate_frame != mav.MAV_FRAME_LOCAL_NED else home
         position = origin + offset
     if not mask & IGNORE_VELOCITY:
-        if not _finite(m.vx, m.vy, m.vz) or max(abs(m.vx), abs(m.vy), abs(m.vz)) > MAX_SETPOINT_SPEED:
+        velocity = _ned_vector(m.vx, m.vy, m.vz, MAX_SETPOINT_SPEED, yaw if body else None)
+        if velocity is None:
             return "velocity not finite or too fast"
-        vn, ve = float(m.vx), float(m.vy)
-        if m.coordinate_frame in (mav.MAV_FRAME_BODY_NED, mav.MAV_FRAME_BODY_OFFSET_NED):
-            vn, ve = _rotate_heading(vn, ve, yaw)
-        velocity = _ned_to_enu(vn, ve, float(m.vz))
     if position is None and velocity is None:
         return "neither position nor velocity"
     return Setpoint(position, velocity, t)
@@ -98,9 +104,9 @@ def global_setpoint(m: Any, to_local: Any, alt_to_z: Any, t: float) -> Setpoint 
         if np.abs(position).max() > MAX_SETPOINT_M:
             return "position too far"
     if not mask & IGNORE_VELOCITY:
-        if not _finite(m.vx, m.vy, m.vz) or max(abs(m.vx), abs(m.vy), abs(m.vz)) > MAX_SETPOINT_SPEED:
+        velocity = _ned_vector(m.vx, m.vy, m.vz, MAX_SETPOINT_SPEED, None)
+        if velocity is None:
             return "velocity not finite or too fast"
-        velocity = _ned_to_enu(float(m.vx), float(m.vy), float(m.vz))
     if position is None and velocity is None:
         return "neither position nor velocity"
     return Setpoint(position, velocity, t)
