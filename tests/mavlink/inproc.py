@@ -24,6 +24,7 @@ class Client:
         self.served = served
         self.port = served.base + port_k
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)  # long pumps between reads
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
         self.enc = mav.MAVLink(None, sysid, 190)

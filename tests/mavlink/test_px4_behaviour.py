@@ -244,6 +244,27 @@ def test_zero_velocity_setpoint_stops_a_route_following_drone(served: Any) -> No
     assert math.hypot(*(d.pos[0, :2] - held[:2])) < 1.0
 
 
+def test_guided_flies_single_setpoints_and_stops_a_stale_velocity(served: Any) -> None:
+    """ArduPilot-style GUIDED (OFFBOARD sub mode 2): no stream needed; a velocity times out after 3 s."""
+    s = served(1)
+    c = s.client()
+    _airborne(s, c)
+    assert _ack(s, c, mav.MAV_CMD_DO_SET_MODE, 1, MAIN_OFFBOARD, 2) == ACCEPTED  # no setpoints yet: holds
+    d = s.sim.world.drones
+    c.send(c.enc.set_position_target_global_int_encode(0, 1, 1, REL, 0b0000_1111_1111_1000, int(_north(30) * 1e7),
+                                                       int(LON0 * 1e7), 10.0, 0, 0, 0, 0, 0, 0, 0, 0))
+    s.pump(20)  # one setpoint, no stream
+    assert d.pos[0, 1] - d.home[0, 1] == pytest.approx(30.0, abs=2.0)
+    c.read()
+    _velocity(c, 0.0, 2.0)  # one velocity setpoint: flown for 3 s, then the vehicle stops
+    s.pump(2.0)
+    assert d.vel[0, 0] == pytest.approx(2.0, abs=0.3)
+    s.pump(5.0)
+    assert math.hypot(*d.vel[0, :2]) < 0.3
+    texts = [m.text for m in c.of("STATUSTEXT", c.read())]
+    assert any("timed out" in t for t in texts), texts
+
+
 # -- modes, parameters, services ---------------------------------------------------------------------------------
 
 def test_base_mode_auto_flag_means_mission(served: Any) -> None:

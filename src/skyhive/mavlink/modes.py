@@ -10,12 +10,15 @@ SUB_READY, SUB_TAKEOFF, SUB_LOITER, SUB_MISSION, SUB_RTL, SUB_LAND = 1, 2, 3, 4,
 SUB_SWARM = 1  # under main mode OFFBOARD, which has no sub modes on PX4
 OFFBOARD = (MAIN_OFFBOARD, 0)  # PX4 OFFBOARD: the ground station's setpoints fly (offboard.py)
 SWARM = (MAIN_OFFBOARD, SUB_SWARM)  # skyhive: the scenario route / swarm autonomy flies
+SUB_GUIDED = 2
+GUIDED = (MAIN_OFFBOARD, SUB_GUIDED)  # skyhive: ArduPilot-style GUIDED, single setpoints without a stream
 LOITER = (MAIN_AUTO, SUB_LOITER)
 TAKEOFF = (MAIN_AUTO, SUB_TAKEOFF)
 MISSION = (MAIN_AUTO, SUB_MISSION)
 RTL = (MAIN_AUTO, SUB_RTL)
 LAND = (MAIN_AUTO, SUB_LAND)
-MODE_NAMES = {SWARM: "OFFBOARD (swarm)", OFFBOARD: "OFFBOARD", LOITER: "AUTO_LOITER", TAKEOFF: "AUTO_TAKEOFF",
+MODE_NAMES = {SWARM: "OFFBOARD (swarm)", OFFBOARD: "OFFBOARD", GUIDED: "GUIDED (ArduPilot-style)",
+              LOITER: "AUTO_LOITER", TAKEOFF: "AUTO_TAKEOFF",
               MISSION: "AUTO_MISSION", RTL: "AUTO_RTL", LAND: "AUTO_LAND", (MAIN_POSCTL, 0): "POSCTL",
               (MAIN_ALTCTL, 0): "ALTCTL"}
 

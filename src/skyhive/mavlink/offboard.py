@@ -10,6 +10,11 @@ OFFBOARD is refused unless setpoints are arriving (the last one at most
 ``COM_OF_LOSS_T`` old), and when they stop for longer the vehicle fails safe
 (``COM_OBL_RC_ACT``: hold, return or land) with a STATUSTEXT.  Setpoints become
 targets of ``GcsControl``, so the core safety filter still guards them.
+
+GUIDED (OFFBOARD sub mode 2, a skyhive mode) behaves as ArduPilot's GUIDED: it
+can be entered without setpoints (the vehicle holds), a single position
+setpoint is flown to and held, and a velocity setpoint that is not renewed for
+``GUIDED_TIMEOUT_S`` stops the vehicle (ArduPilot's guided velocity timeout).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymavlink.dialects.v20 import common as mav
 
-from skyhive.mavlink.modes import ACCEPTED, DENIED, LOITER, OFFBOARD
+from skyhive.mavlink.modes import ACCEPTED, DENIED, GUIDED, LOITER, OFFBOARD
 
 IGNORE_POSITION = 0b111
 IGNORE_VELOCITY = 0b111 << 3
@@ -31,6 +36,7 @@ GLOBAL_FRAMES = {mav.MAV_FRAME_GLOBAL_INT, mav.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT
                  mav.MAV_FRAME_GLOBAL_RELATIVE_ALT}
 MAX_SETPOINT_M = 100_000.0  # a local setpoint farther than this from the origin is nonsense
 MAX_SETPOINT_SPEED = 100.0
+GUIDED_TIMEOUT_S = 3.0
 MAV_SEVERITY_CRITICAL, MAV_SEVERITY_WARNING = 2, 4
 
 
@@ -162,7 +168,7 @@ class OffboardControl:
                 if sp.velocity is None:
                     return
         self.setpoint = sp
-        if self.mode == OFFBOARD and self.armed:
+        if self.mode in (OFFBOARD, GUIDED) and self.armed:
             self._fly_setpoint()
 
     def offboard_fresh(self) -> bool:
@@ -180,6 +186,15 @@ class OffboardControl:
             self._fly_setpoint()
         return ACCEPTED
 
+    def start_guided(self) -> int:
+        """GUIDED (ArduPilot-style): entered at any time; holds until a setpoint arrives."""
+        self.mode = GUIDED
+        self._resume_active()
+        if self.armed:
+            self._hold_here()
+        self.setpoint = None
+        return ACCEPTED
+
     def _fly_setpoint(self) -> None:
         sp = self.setpoint
         assert sp is not None
@@ -193,6 +208,13 @@ class OffboardControl:
 
     def check_offboard(self) -> None:
         """Failsafe when the setpoint stream stops (called by the server at its telemetry rate)."""
+        if self.mode == GUIDED:
+            sp = self.setpoint
+            if (self.armed and sp is not None and sp.position is None and self.ctl.vel_mode[self.i]
+                    and self.sim.t - sp.t > GUIDED_TIMEOUT_S):
+                self.say(MAV_SEVERITY_WARNING, "Guided: velocity setpoint timed out, holding")
+                self._hold_here()
+            return
         if self.mode != OFFBOARD or self.offboard_fresh() or not self.armed:
             return
         action = int(self.params["COM_OBL_RC_ACT"])

@@ -44,6 +44,7 @@ from skyhive.mavlink.peers import MAX_PEERS, PEER_QUIET_S, Address, PeerTable
 from skyhive.mavlink.signing import SignatureCheck, SigningCounters, StreamTable, follow_clock
 from skyhive.mavlink.streams import build_extra_stream, quaternions
 from skyhive.mavlink.vehicle import (
+    GUIDED,
     LAND,
     MAIN_AUTO,
     MAIN_OFFBOARD,
@@ -306,7 +307,7 @@ class MavlinkServer:
                 v.counters["protocol_drops"] += 1
             if v.upload is not None:
                 self.uploading.add(v)
-            if v.mode == OFFBOARD:
+            if v.mode in (OFFBOARD, GUIDED):
                 self.watched.add(v)
 
     # -- events from the simulation ----------------------------------------------------------------------------
@@ -438,11 +439,11 @@ class MavlinkServer:
     def _vehicle_checks(self) -> None:
         """OFFBOARD stream timeouts and own-geofence breaches, for the few vehicles that have either."""
         for v in list(self.watched):
-            if v.mode == OFFBOARD:
+            if v.mode in (OFFBOARD, GUIDED):
                 v.check_offboard()
             if v.fence:
                 v.check_fence_breach()
-            if v.mode != OFFBOARD and not v.fence:
+            if v.mode not in (OFFBOARD, GUIDED) and not v.fence:
                 self.watched.discard(v)
 
     def _due_custom(self, v: Vehicle) -> list[int]:

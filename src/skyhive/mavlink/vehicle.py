@@ -36,6 +36,7 @@ from skyhive.mavlink.modes import (
     ACCEPTED,
     DENIED,
     FAILED,
+    GUIDED,
     LAND,
     LOITER,
     MAIN_ACRO,
@@ -220,6 +221,8 @@ class Vehicle(CommandHandling, MissionProtocol, OffboardControl, VehicleServices
         self.ctl.vel_mode[self.i] = False
         if want == OFFBOARD:
             return self.start_offboard()
+        if want == GUIDED:
+            return self.start_guided()
         if want == SWARM:
             self.mode = SWARM
             self.ctl.gcs[self.i] = False
@@ -494,7 +497,7 @@ class Vehicle(CommandHandling, MissionProtocol, OffboardControl, VehicleServices
 
 
 __all__ = [  # the names other modules and tests import from here (some live in modes.py and services.py)
-    "ACCEPTED", "CAPABILITIES", "DENIED", "FAILED", "FLIGHT_SW_VERSION", "LAND", "LOITER", "MAIN_ACRO",
+    "ACCEPTED", "CAPABILITIES", "DENIED", "FAILED", "FLIGHT_SW_VERSION", "GUIDED", "LAND", "LOITER", "MAIN_ACRO",
     "MAIN_ALTCTL", "MAIN_AUTO", "MAIN_MANUAL", "MAIN_OFFBOARD", "MAIN_POSCTL", "MAIN_STABILIZED", "MISSION",
     "MODE_NAMES", "OFFBOARD", "RTL", "SENSORS", "STREAMS", "SUB_LAND", "SUB_LOITER", "SUB_MISSION", "SUB_READY",
     "SUB_RTL", "SUB_SWARM", "SUB_TAKEOFF", "SWARM", "TAKEOFF", "TEMP_REJECTED", "UNSUPPORTED", "Vehicle",
