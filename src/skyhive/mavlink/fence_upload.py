@@ -139,6 +139,7 @@ class PendingFence:
     future: Future[list[FencePrism]]
     src: tuple[int, int]
     started: float
+    addr: Any = None
 
 
 class FenceBuilder:
@@ -149,9 +150,9 @@ class FenceBuilder:
         self.pending: list[PendingFence] = []
 
     def submit(self, vehicle: Any, items: list[Any], frame: LocalFrame, ceiling_m: float, tag: str,
-               src: tuple[int, int], now: float) -> None:
+               src: tuple[int, int], now: float, addr: Any = None) -> None:
         fut = self.pool.submit(build_prisms, list(items), frame, ceiling_m, tag)
-        self.pending.append(PendingFence(vehicle, fut, src, now))
+        self.pending.append(PendingFence(vehicle, fut, src, now, addr))
 
     def finished(self, now: float) -> list[tuple[PendingFence, list[FencePrism] | FenceRefused]]:
         """Uploads whose geometry is ready (or failed, or overran ``BUILD_TIMEOUT_S``), removed from the queue."""

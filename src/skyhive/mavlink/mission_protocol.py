@@ -59,6 +59,7 @@ class Upload:
     last_wall: float = 0.0
     retries: int = 0
     src: tuple[int, int] = (255, 190)
+    addr: Any = None  # the ground station's UDP address: re-requests and the answer go there
 
 
 class MissionProtocol:
@@ -82,6 +83,7 @@ class MissionProtocol:
         def _item_target(self, item: Any) -> np.ndarray: ...
         def _set_current(self, seq: int) -> bool: ...
         def _mission_stored(self, items: list[Any]) -> None: ...
+        def reply_address(self) -> Any: ...
 
     def _on_mission_count(self, m: Any, now: float) -> None:
         mtype = getattr(m, "mission_type", 0)
@@ -99,7 +101,8 @@ class MissionProtocol:
             self.send(self.mav.mission_ack_encode(m.get_srcSystem(), m.get_srcComponent(), mav.MAV_MISSION_NO_SPACE,
                                                   mtype))
             return
-        self.upload = Upload(mtype, int(m.count), last_wall=now, src=(m.get_srcSystem(), m.get_srcComponent()))
+        self.upload = Upload(mtype, int(m.count), last_wall=now, src=(m.get_srcSystem(), m.get_srcComponent()),
+                             addr=self.reply_address())
         self._request_next()
 
     def _request_next(self) -> None:

@@ -234,7 +234,12 @@ class MavlinkServer:
         if self.uploading:
             now = self.clock()
             for v in list(self.uploading):
-                v.check_upload(now)
+                if v.upload is not None:
+                    v.link.reply_to = v.upload.addr  # re-requests go to the uploader only
+                try:
+                    v.check_upload(now)
+                finally:
+                    v.link.reply_to = None
                 if v.upload is None:
                     self.uploading.discard(v)
 
@@ -338,20 +343,25 @@ class MavlinkServer:
                 v.set_fence([])
                 return int(mav.MAV_MISSION_ACCEPTED)
             tag = f"mavlink-sys{v.sysid}-port{v.link.port}"
-            self.fence_builder.submit(v, items, self.sim.frame, v.params["GF_MAX_VER_DIST"], tag, src, self.clock())
+            self.fence_builder.submit(v, items, self.sim.frame, v.params["GF_MAX_VER_DIST"], tag, src, self.clock(),
+                                      v.link.reply_to)
             return None
         return on_fence
 
     def _finish_fences(self) -> None:
         for job, result in self.fence_builder.finished(self.clock()):
             v: Vehicle = job.vehicle
-            if isinstance(result, FenceRefused):
-                self.counts["fences_refused"] += 1
-                v.fence_answer(job.src, result.code, str(result), [])
-            else:
-                self.counts["fences_uploaded"] += len(result)
-                v.fence_answer(job.src, int(mav.MAV_MISSION_ACCEPTED), "", result)
-                self.watched.add(v)
+            v.link.reply_to = job.addr  # the answer goes to the uploader
+            try:
+                if isinstance(result, FenceRefused):
+                    self.counts["fences_refused"] += 1
+                    v.fence_answer(job.src, result.code, str(result), [])
+                else:
+                    self.counts["fences_uploaded"] += len(result)
+                    v.fence_answer(job.src, int(mav.MAV_MISSION_ACCEPTED), "", result)
+                    self.watched.add(v)
+            finally:
+                v.link.reply_to = None
 
     # -- telemetry ---------------------------------------------------------------------------------------------
     def telemetry(self) -> None:

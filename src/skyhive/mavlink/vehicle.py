@@ -130,6 +130,10 @@ class Vehicle(CommandHandling, MissionProtocol, OffboardControl, VehicleServices
     def send(self, msg: Any) -> None:
         self.send_fn(self, msg)
 
+    def reply_address(self) -> Any:
+        """The UDP address of the ground station whose message is being handled (None outside a handler)."""
+        return None if self.link is None else self.link.reply_to
+
     def say(self, severity: int, text: str) -> None:
         """STATUSTEXT, as PX4 reports refusals and failsafes; a longer text goes in 50-byte chunks (MAVLink 2)."""
         data = text.encode()[:200]
