@@ -98,6 +98,43 @@ def test_replies_go_to_the_sender_only(served: Any) -> None:
     assert _positions(b, got_b) > 0  # telemetry still streams to every peer
 
 
+def test_a_quiet_ground_station_keeps_its_telemetry(served: Any, monkeypatch: Any) -> None:
+    """PX4 keeps streaming to its partner: a ground station that stops talking (quiet time shortened to 0.3 s)
+    still receives telemetry as long as nobody else needs its slot."""
+    import skyhive.mavlink.server as server_mod
+
+    monkeypatch.setattr(server_mod, "PEER_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(f"{server_mod.__package__}.peers.PEER_QUIET_S", 0.3)
+    s = served(1)
+    gcs = s.client()
+    gcs.beat()
+    s.pump(1.5)
+    gcs.read()
+    s.pump(1.0)
+    assert _positions(gcs, gcs.read()) >= 8
+
+
+def test_fence_answer_goes_to_the_uploader_only(served: Any) -> None:
+    s = served(1)
+    a, b = s.client(), s.client()
+    b.beat()
+    triangle = [(47.3772, 8.5410), (47.3772, 8.5424), (47.3775, 8.5417)]
+    a.send(a.enc.mission_count_encode(1, 1, 3, 1))
+    for _ in range(50):
+        s.pump(0.1)
+        got = a.read()
+        if a.of("MISSION_ACK", got):
+            break
+        for req in a.of("MISSION_REQUEST_INT", got):
+            lat, lon = triangle[req.seq]
+            a.send(a.enc.mission_item_int_encode(1, 1, req.seq, 0, 5002, 0, 1, 3, 0, 0, 0, int(lat * 1e7),
+                                                 int(lon * 1e7), 0, 1))
+    assert [m.type for m in a.of("MISSION_ACK")] == [0]
+    got_b = b.read()
+    assert not b.of("MISSION_ACK", got_b) and not b.of("MISSION_REQUEST_INT", got_b)
+    assert _positions(b, got_b) > 0
+
+
 FLOOD = """
 import socket, sys, time
 from pymavlink.dialects.v20 import common as mav
