@@ -192,6 +192,9 @@ def serve(
     push: Annotated[list[str] | None, typer.Option(
         help="Also send telemetry to this HOST:PORT unasked, e.g. 127.0.0.1:14550 for QGroundControl (repeatable).")]
     = None,
+    push_each: Annotated[str | None, typer.Option(
+        help="PX4 SITL's convention: the vehicle on port k streams to HOST:PORT+k, e.g. 127.0.0.1:14540 "
+             "(MAVSDK 'udpin://0.0.0.0:14540' reaches vehicle 0).")] = None,
     until: Annotated[float | None, typer.Option(help="Stop at this simulated time, s (default: run until Ctrl-C).")]
     = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
@@ -209,12 +212,16 @@ def serve(
         exposed = parse_drones(drones, s.n_drones)
         keys = load_key_file(key_file) if key_file is not None else {}
         targets = [parse_host_port(p) for p in push or []]
+        each = parse_host_port(push_each, "--push-each") if push_each else None
     except (ValueError, KeyFileError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=2) from None
     n_ports = (len(exposed) + per_port - 1) // per_port
     if base_port + n_ports - 1 > 65535:
         err.print(f"[red]{n_ports} ports from {base_port} run past 65535; lower --base-port or raise --per-port[/red]")
+        raise typer.Exit(code=2)
+    if each is not None and each[1] + n_ports - 1 > 65535:
+        err.print(f"[red]--push-each: {n_ports} ports from {each[1]} run past 65535[/red]")
         raise typer.Exit(code=2)
     if not is_loopback(bind) and "default" not in keys:
         missing = [p for p in range(base_port, base_port + n_ports) if str(p) not in keys]
@@ -225,7 +232,7 @@ def serve(
     sim = Simulation(s, base_dir=scenario.parent)
     try:
         rt = RealTime(sim, exposed, ServeOptions(bind, base_port, per_port, True, keys, allow_unsigned_loopback,
-                                                 targets), speed)
+                                                 targets, each), speed)
     except OSError as exc:
         err.print(f"[red]cannot open the MAVLink ports on {bind}: {exc.strerror}[/red]")
         raise typer.Exit(code=2) from None

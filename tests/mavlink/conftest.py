@@ -115,14 +115,18 @@ def serve(tmp_path: Path) -> Iterator[Any]:
 class Gcs:
     """A minimal pymavlink ground station on one vehicle port."""
 
-    def __init__(self, port: int, sysid: int = 1, **kwargs: Any) -> None:
+    def __init__(self, port: int, sysid: int = 1, key: bytes | None = None, wait: bool = True,
+                 **kwargs: Any) -> None:
         from pymavlink import mavutil
 
         self.conn = mavutil.mavlink_connection(f"udpout:127.0.0.1:{port}", source_system=255, source_component=190,
                                                **kwargs)
+        if key is not None:  # sign from the first packet: a signed link admits only signed ground stations
+            self.conn.setup_signing(key, sign_outgoing=True)
         self.target = sysid
         self.beat()
-        assert self.conn.wait_heartbeat(timeout=20) is not None, "no HEARTBEAT from the vehicle"
+        if wait:
+            assert self.conn.wait_heartbeat(timeout=20) is not None, "no HEARTBEAT from the vehicle"
 
     def beat(self) -> None:
         self.conn.mav.heartbeat_send(6, 8, 0, 0, 0)
@@ -166,3 +170,20 @@ def gcs() -> Iterator[Any]:
     yield connect
     for g in opened:
         g.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Any]:
+    """In-process vehicles (``tests.mavlink.inproc.Served``), closed after the test."""
+    from tests.mavlink.inproc import Served
+
+    made: list[Served] = []
+
+    def make(count: int = 2, **kw: Any) -> Served:
+        s = Served(tmp_path, count, **kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()

@@ -23,7 +23,12 @@ def test_fast_framing_matches_pymavlink() -> None:
         att = [int(rng.integers(0, 2**32)), *[0.0 if zero else float(x) for x in rng.normal(size=6)]]
         assert framing.GLOBAL_POSITION_INT.pack(fast, *gpi) == framing.pack(ref, ref.global_position_int_encode(*gpi))
         assert framing.ATTITUDE.pack(fast, *att) == framing.pack(ref, ref.attitude_encode(*att))
-    assert fast.seq == ref.seq == 600 % 256
+        q = [float(x) for x in rng.normal(size=4)]
+        aq = [att[0], *q, 0.0, 0.0, 0.0]
+        assert (framing.ATTITUDE_QUATERNION.pack(fast, *aq, 0.0, 0.0, 0.0, 0.0)
+                == framing.pack(ref, ref.attitude_quaternion_encode(*aq)))
+        assert framing.LOCAL_POSITION_NED.pack(fast, *att) == framing.pack(ref, ref.local_position_ned_encode(*att))
+    assert fast.seq == ref.seq == 1200 % 256
     # and pymavlink parses it back
     parsed = mav.MAVLink(None, 0, 0).parse_buffer(framing.ATTITUDE.pack(fast, 1, 0.5, 0, 0, 0, 0, 0))
     assert parsed is not None and parsed[0].get_type() == "ATTITUDE" and parsed[0].roll == 0.5

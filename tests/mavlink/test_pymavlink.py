@@ -9,7 +9,7 @@ from typing import Any
 
 from pymavlink.dialects.v20 import common as mav
 
-from skyhive.mavlink.vehicle import MAIN_AUTO, MAIN_MANUAL, MAIN_OFFBOARD, SUB_LOITER, SUB_MISSION
+from skyhive.mavlink.vehicle import MAIN_AUTO, MAIN_MANUAL, MAIN_OFFBOARD, SUB_LOITER, SUB_MISSION, SUB_SWARM
 
 ACCEPTED, DENIED, UNSUPPORTED = 0, 2, 3
 LAT0, LON0 = 47.3769, 8.5417
@@ -119,7 +119,8 @@ def test_out_of_order_mission_items_are_rerequested(serve: Any, gcs: Any) -> Non
 
 
 def test_swarm_mode_hand_over(serve: Any, gcs: Any) -> None:
-    """OFFBOARD = the scenario route / swarm autonomy flies; any other mode hands control to the ground station."""
+    """OFFBOARD sub mode 1 ("swarm") = the scenario route / swarm autonomy flies; any other mode hands control to
+    the ground station.  Plain OFFBOARD is PX4's: refused without a setpoint stream."""
     server = serve(1, "--speed", "2", route=True)
     g = gcs(server.base)
     hb = g.recv("HEARTBEAT")
@@ -133,12 +134,15 @@ def test_swarm_mode_hand_over(serve: Any, gcs: Any) -> None:
     g.drain()
     p1 = g.recv("GLOBAL_POSITION_INT")
     assert abs(p1.lat - p0.lat) < 20  # held within ~2 m
-    assert g.mode(MAIN_OFFBOARD) == ACCEPTED  # hand back to the swarm: the route resumes
+    assert g.mode(MAIN_OFFBOARD) == DENIED  # PX4 OFFBOARD without setpoints
+    assert g.mode(MAIN_OFFBOARD, SUB_SWARM) == ACCEPTED  # hand back to the swarm: the route resumes
     assert g.recv("GLOBAL_POSITION_INT", 20, lambda m: math.hypot(m.vx, m.vy) > 300) is not None
     assert server.stop()["mavlink_handler_errors"] == 0
 
 
-def test_geofence_upload_becomes_a_skyhive_fence(serve: Any, gcs: Any) -> None:
+def test_geofence_upload_stops_the_vehicle_before_it(serve: Any, gcs: Any) -> None:
+    """An uploaded keep-out is the vehicle's own fence (PX4): a goto beyond it is accepted, the predictive
+    breach check holds the vehicle before it enters (GF_ACTION 2 = hold)."""
     server = serve(1, "--speed", "4")
     g = gcs(server.base)
     # a keep-out block from 25 m to 60 m north of the pad
@@ -149,7 +153,7 @@ def test_geofence_upload_becomes_a_skyhive_fence(serve: Any, gcs: Any) -> None:
     assert g.command(mav.MAV_CMD_NAV_TAKEOFF, 0, 0, 0, 0, 0, 0, math.nan) == ACCEPTED
     assert g.recv("GLOBAL_POSITION_INT", 20, lambda m: m.relative_alt > 2000) is not None
     time.sleep(1.0)
-    # ask to go 100 m north, through the fence: the safety filter stops it at the boundary
+    # ask to go 100 m north, beyond the fence: the path crosses it, the vehicle holds before it
     assert g.command(mav.MAV_CMD_DO_REPOSITION, -1, 0, 0, math.nan, 47.37780, LON0, 410.5) == ACCEPTED
     g.drain()
     north_max, stopped = 0.0, None

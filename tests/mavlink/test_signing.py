@@ -33,19 +33,18 @@ def _armed(g: Any) -> bool:
 def test_signed_session_forged_and_replayed(serve: Any, gcs: Any, tmp_path: Path) -> None:
     server = serve(1, "--key-file", str(_key_file(tmp_path)), "--speed", "2")
     assert "signing required" in server.output()
-    g = gcs(server.base)  # unsigned HEARTBEATs are let through: the vehicle learns where to send telemetry
-    hb = g.recv("HEARTBEAT")
-    assert hb.get_header().incompat_flags & mav.MAVLINK_IFLAG_SIGNED  # telemetry is signed with the link key
-
-    # unsigned command: dropped, no answer
-    assert g.command(ARM, 1, timeout=2.0) is None
+    # unsigned: not admitted as a peer (no telemetry), and its command is dropped unanswered
+    stranger = gcs(server.base, wait=False)
+    assert stranger.conn.wait_heartbeat(timeout=2) is None
+    assert stranger.command(ARM, 1, timeout=2.0) is None
     # forged: signed with the wrong key
-    g.conn.setup_signing(hashlib.sha256(b"not the key").digest(), sign_outgoing=True,
-                         allow_unsigned_callback=lambda mav, msg_id: True)  # still read the vehicle's telemetry
-    assert g.command(ARM, 1, timeout=2.0) is None
+    forger = gcs(server.base, key=hashlib.sha256(b"not the key").digest(), wait=False)
+    assert forger.command(ARM, 1, timeout=2.0) is None
+    # the real key: admitted, telemetry signed with the link key, commands accepted
+    g = gcs(server.base, key=KEY)
+    hb = g.recv("HEARTBEAT")
+    assert hb.get_header().incompat_flags & mav.MAVLINK_IFLAG_SIGNED
     assert not _armed(g)
-    # the real key: accepted
-    g.conn.setup_signing(KEY, sign_outgoing=True)
     assert g.command(ARM, 1) == ACCEPTED
     assert _armed(g)
     # replay: the same signed bytes twice (a disarm on the ground); the copy is rejected
@@ -84,9 +83,9 @@ def test_mavproxy_signed_session(serve: Any, tmp_path: Path) -> None:
     server = serve(1, "--key-file", str(_key_file(tmp_path)), "--speed", "2")
     mp = MavProxy(server.base, tmp_path)
     try:
+        mp.send(f"signing key {PASSPHRASE}")  # before the vehicle is seen: signed links admit signed peers only
+        mp.expect("Setup signing key", since_mark=False)
         mp.expect("online system 1", 30, since_mark=False)
-        mp.send(f"signing key {PASSPHRASE}")
-        mp.expect("Setup signing key")
         mp.send("arm throttle")
         mp.expect("COMPONENT_ARM_DISARM: ACCEPTED")
     finally:

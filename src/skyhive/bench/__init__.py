@@ -26,6 +26,7 @@ SUITES: dict[str, str] = {
     "record": "skyhive.bench.record:run",
     "comms": "skyhive.bench.comms:run",
     "mavlink": "skyhive.bench.mavlink:run",
+    "mavlink-attacks": "skyhive.bench.mavlink_attacks:run",
     "allocation": "skyhive.bench.allocation:run",
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",

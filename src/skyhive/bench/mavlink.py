@@ -80,6 +80,16 @@ def free_base(n: int) -> int:
     raise RuntimeError(f"no {n} consecutive free UDP ports")
 
 
+def stop_serve(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C a ``skyhive serve`` (so it writes its summary); kill it if it does not exit within 30 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def measure(n: int, window_s: float = 5.0, warmup_s: float = 3.0) -> dict[str, float]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n + 64 <= hard or (hard == resource.RLIM_INFINITY and soft < n + 64):
@@ -155,12 +165,7 @@ def measure(n: int, window_s: float = 5.0, warmup_s: float = 3.0) -> dict[str, f
         finally:
             for s in socks:
                 s.close()
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_serve(proc)
     r = np.asarray(rtts) * 1e3 if rtts else np.asarray([np.nan])
     return {"n": n, "mean_hz": float(rate.mean()), "p5_hz": float(np.percentile(rate, 5)), "cpu": cpu,
             "rtt_med_ms": float(np.median(r)), "rtt_p95_ms": float(np.percentile(r, 95)), "rtt_n": len(rtts)}

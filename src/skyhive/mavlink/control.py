@@ -7,6 +7,8 @@ per second).  It only writes ``intent_vel``: the core safety filter still turns
 intents into commands (separation, geofences, manned aircraft), and the core
 failsafe, which runs after this system, still wins for battery returns and
 landings.  Arrivals are reported back to the protocol side as index arrays.
+A drone with ``vel_mode[i]`` (an OFFBOARD velocity setpoint) flies
+``vel_sp[i]`` instead, clipped to the same limits.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class GcsControl:
         self.accept_h = np.full(n, 10.0)
         self.accept_v = np.full(n, 0.8)
         self.watch = np.zeros(n, bool)  # report arrival at the target once
+        self.vel_mode = np.zeros(n, bool)  # fly vel_sp (m/s, ENU) instead of towards target
+        self.vel_sp = np.zeros((n, 3))
         self.hold_until = np.full(n, np.inf)  # sim time a mission hold ends (the protocol side checks it)
         self.arrived: NDArray[np.int64] = np.zeros(0, np.int64)
         self.decel = 0.5 * drones.max_accel.astype(np.float64)
@@ -58,6 +62,14 @@ class GcsControl:
         up = np.minimum(self.climb[idx], self.climb_max[idx])
         down = np.minimum(self.sink[idx], self.sink_max[idx])
         v[:, 2] = np.clip(POS_GAIN * err[:, 2], -down, up)
+        by_vel = self.vel_mode[idx]
+        if by_vel.any():
+            sp = self.vel_sp[idx[by_vel]]
+            h = np.hypot(sp[:, 0], sp[:, 1])
+            cap = np.minimum(self.speed[idx[by_vel]], self.vmax[idx[by_vel]])
+            scale = np.minimum(1.0, cap / np.maximum(h, 1e-9))
+            v[by_vel, :2] = sp[:, :2] * scale[:, None]
+            v[by_vel, 2] = np.clip(sp[:, 2], -down[by_vel], up[by_vel])
         d.intent_vel[idx] = v
         self.commanded += idx.size
         hit = self.watch[idx] & (dist <= self.accept_h[idx]) & (np.abs(err[:, 2]) <= self.accept_v[idx])

@@ -54,6 +54,8 @@ class Framer:
 
 GLOBAL_POSITION_INT = Framer(mav.MAVLink_global_position_int_message)
 ATTITUDE = Framer(mav.MAVLink_attitude_message)
+ATTITUDE_QUATERNION = Framer(mav.MAVLink_attitude_quaternion_message)
+LOCAL_POSITION_NED = Framer(mav.MAVLink_local_position_ned_message)
 
 
 def pack(encoder: Any, msg: Any) -> bytes:
@@ -61,3 +63,23 @@ def pack(encoder: Any, msg: Any) -> bytes:
     data = bytes(msg.pack(encoder))
     encoder.seq = (encoder.seq + 1) & 0xFF
     return data
+
+
+PROTOCOL_VERSION_ID = 300  # in MAVLink's standard set, but not generated into pymavlink's common dialect
+
+
+class ProtocolVersionMessage(mav.MAVLink_message):
+    """PROTOCOL_VERSION (id 300, CRC extra 217): version, min and max (uint16), two 8-byte hashes."""
+
+    id = PROTOCOL_VERSION_ID
+    msgname = "PROTOCOL_VERSION"
+    crc_extra = 217
+    unpacker = struct.Struct("<HHH8s8s")
+
+    def __init__(self, version: int = 200, min_version: int = 100, max_version: int = 200) -> None:
+        super().__init__(self.id, self.msgname)
+        self.version, self.min_version, self.max_version = version, min_version, max_version
+
+    def pack(self, mav_: Any, force_mavlink1: bool = False) -> bytes:
+        payload = self.unpacker.pack(self.version, self.min_version, self.max_version, bytes(8), bytes(8))
+        return bytes(self._pack(mav_, self.crc_extra, payload, force_mavlink1=force_mavlink1))

@@ -70,6 +70,7 @@ class RealTime:
         self.clock = clock
         self.server = MavlinkServer(sim, exposed, opts, clock)
         self.late = 0
+        self.max_step_gap = 0.0  # longest wall time between two ticks (a stall shows as more than dt / speed)
         self.ticks = 0
         self.frames = 0
         self._stop = False
@@ -81,6 +82,7 @@ class RealTime:
         sim, dt = self.sim, self.sim.dt
         wall0, sim0 = self.clock(), sim.t
         next_frame = wall0
+        last_step = None
         while not self._stop and (until is None or sim.t < until - 1e-9):
             now = self.clock()
             due = sim0 + (now - wall0) * self.speed
@@ -88,6 +90,10 @@ class RealTime:
                 sim.step()
                 self.server.after_step()
                 self.ticks += 1
+                stepped = self.clock()
+                if last_step is not None:
+                    self.max_step_gap = max(self.max_step_gap, stepped - last_step)
+                last_step = stepped
                 if self.clock() - now > MAX_LAG_S:  # cannot keep up: re-anchor instead of spiralling
                     self.late += 1
                     wall0, sim0 = self.clock(), sim.t
@@ -106,7 +112,7 @@ class RealTime:
         out = self.sim.metrics
         out.update(self.server.metrics())
         out.update({"serve_speed": self.speed, "serve_ticks": self.ticks, "serve_telemetry_frames": self.frames,
-                    "serve_lag_resets": self.late})
+                    "serve_lag_resets": self.late, "serve_max_step_gap_s": round(self.max_step_gap, 4)})
         return out
 
     def close(self) -> None:

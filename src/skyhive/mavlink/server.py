@@ -6,15 +6,23 @@ default ``per_port=1`` gives one port per vehicle, every vehicle system id 1
 unless ``unique_sysids`` (then ``1 + k % 250``, so a ground station that opens
 up to 250 ports sees distinct vehicles).  ``per_port`` up to 250 puts several
 vehicles on one port, as a multi-vehicle telemetry radio would.  A link learns
-its ground stations from the datagrams they send (their first HEARTBEAT) and
-sends telemetry to every peer heard in the last ``PEER_TIMEOUT_S``.
+its ground stations from the datagrams they send (``peers.PeerTable``: bounded,
+active peers never evicted, signed-only on links that require signing) and
+streams telemetry to them; replies go to the sender of the request only.
+``push``/``push_each`` stream to ground stations that never spoke first
+(``push_each`` = PX4 SITL's convention: the vehicle on port k streams to
+``host:port+k``).
 
 Everything runs in one thread: non-blocking sockets and a selector, polled by
-the real-time loop between simulation ticks.
+the real-time loop between simulation ticks.  The receive path is cheap per
+datagram (a budget per source is checked before parsing; frames with unknown
+message ids are dropped); heavy work (fence geometry) runs in a worker thread
+and is answered when done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import selectors
@@ -25,16 +33,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymavlink.dialects.v20 import common as mav
 
-from skyhive.geo.fences import FenceGrid, FencePrism
 from skyhive.mavlink.control import GcsControl
+from skyhive.mavlink.fence_upload import FenceBuilder, FenceRefused
 from skyhive.mavlink.framing import ATTITUDE as ATT_FRAMER
+from skyhive.mavlink.framing import ATTITUDE_QUATERNION as AQ_FRAMER
 from skyhive.mavlink.framing import GLOBAL_POSITION_INT as GPI_FRAMER
+from skyhive.mavlink.framing import LOCAL_POSITION_NED as LPN_FRAMER
 from skyhive.mavlink.framing import Framer, pack
-from skyhive.mavlink.signing import SignatureCheck, SigningCounters
+from skyhive.mavlink.peers import MAX_PEERS, PEER_QUIET_S, Address, PeerTable
+from skyhive.mavlink.signing import SignatureCheck, SigningCounters, StreamTable, follow_clock
+from skyhive.mavlink.streams import build_extra_stream, quaternions
 from skyhive.mavlink.vehicle import (
+    GUIDED,
     LAND,
     MAIN_AUTO,
     MAIN_OFFBOARD,
+    OFFBOARD,
     SENSORS,
     STREAMS,
     SWARM,
@@ -48,9 +62,9 @@ if TYPE_CHECKING:
 
 FRAME_S = 0.1  # telemetry frame: the fastest stream rate is 10 Hz
 DUE_CYCLE = 20  # frames after which every default stream phase repeats (lcm of 1, 5, 10, 20)
-PEER_TIMEOUT_S = 10.0
-MAX_PEERS = 4
-MAX_DATAGRAMS_PER_POLL = 64  # per link, so one flooded port cannot starve the others
+PEER_TIMEOUT_S = PEER_QUIET_S  # kept for importers; see peers.py
+MAX_DATAGRAMS_PER_POLL = 256  # per link, so one flooded port cannot starve the others
+RECV_BUFFER_BYTES = 1 << 21  # a deep socket queue: a burst from a flooder does not push out a ground station
 G = 9.80665
 _HEADER_RESET = mav.HEADER_LEN_V1 + 2
 
@@ -64,6 +78,7 @@ class ServeOptions:
     keys: dict[str, bytes] = field(default_factory=dict)
     allow_unsigned_loopback: bool = False
     push: list[tuple[str, int]] = field(default_factory=list)  # ground stations sent telemetry unasked
+    push_each: tuple[str, int] | None = None  # link k streams to (host, port + k), PX4 SITL's convention
 
 
 def is_loopback(address: str) -> bool:
@@ -73,34 +88,38 @@ def is_loopback(address: str) -> bool:
         return address == "localhost"
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
+def parse_host_port(text: str, option: str = "--push") -> tuple[str, int]:
     """``"127.0.0.1:14550"`` -> ("127.0.0.1", 14550); ValueError naming the option otherwise."""
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--push: '{text}' is not HOST:PORT")
+        raise ValueError(f"{option}: '{text}' is not HOST:PORT")
     try:
         return socket.gethostbyname(host), int(port)
     except OSError:
-        raise ValueError(f"--push: cannot resolve host '{host}'") from None
+        raise ValueError(f"{option}: cannot resolve host '{host}'") from None
 
 
 class Link:
     """One UDP port: its socket, parser, signing policy, peers, and the vehicles it carries."""
 
     def __init__(self, port: int, bind: str, key: bytes | None, require: bool,
-                 push: list[tuple[str, int]] | None = None) -> None:
+                 push: list[tuple[str, int]] | None = None, streams: StreamTable | None = None) -> None:
         self.port = port
         self.push = list(push or [])
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
+        with contextlib.suppress(OSError):  # a platform that refuses keeps its default
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER_BYTES)
         self.sock.bind((bind, port))
         self.parser = mav.MAVLink(None, 0, 0)
         self.parser.robust_parsing = True
         self.key = key
         self.require = require
-        self.sig: SignatureCheck | None = SignatureCheck(self.parser, key, require) if key is not None else None
+        self.sig: SignatureCheck | None = (SignatureCheck(self.parser, key, require, streams, port)
+                                           if key is not None else None)
         self.vehicles: dict[int, Vehicle] = {}
-        self.peers: dict[tuple[str, int], float] = {}
+        self.peers = PeerTable(require_signed=require)
+        self.reply_to: Address | None = None  # the sender of the message being handled
         self.datagrams = 0
         self.messages = 0
         self.dropped_bytes = 0
@@ -120,21 +139,18 @@ class Link:
     def listened(self) -> bool:
         return bool(self.peers or self.push)
 
+    def sendto(self, data: bytes, addr: Address) -> None:
+        try:
+            self.sock.sendto(data, addr)
+        except OSError:
+            self.send_errors += 1
+
     def sendto_peers(self, data: bytes, now: float) -> None:
         for addr in self.push:
             if addr not in self.peers:
-                try:
-                    self.sock.sendto(data, addr)
-                except OSError:
-                    self.send_errors += 1
-        for addr, seen in list(self.peers.items()):
-            if now - seen > PEER_TIMEOUT_S:
-                del self.peers[addr]
-                continue
-            try:
-                self.sock.sendto(data, addr)
-            except OSError:
-                self.send_errors += 1
+                self.sendto(data, addr)
+        for addr in self.peers.addresses():
+            self.sendto(data, addr)
 
 
 class MavlinkServer:
@@ -147,7 +163,9 @@ class MavlinkServer:
         self.ctl = GcsControl(sim.world.drones, sim.control)
         sim.add_system(self.ctl)
         self.sel = selectors.DefaultSelector()
+        self.fence_builder = FenceBuilder()
         self.links: list[Link] = []
+        streams: dict[bytes, StreamTable] = {}  # one replay table per key, shared by the ports that use it
         self.vehicles: list[Vehicle] = []
         self.by_index: dict[int, Vehicle] = {}
         loop = is_loopback(opts.bind)
@@ -157,7 +175,11 @@ class MavlinkServer:
             if k % per == 0:
                 key = opts.keys.get(str(port), opts.keys.get("default"))
                 require = key is not None and not (loop and opts.allow_unsigned_loopback)
-                link = Link(port, opts.bind, key, require, opts.push)
+                push = list(opts.push)
+                if opts.push_each is not None:
+                    push.append((opts.push_each[0], opts.push_each[1] + len(self.links)))
+                table = streams.setdefault(key, StreamTable()) if key is not None else None
+                link = Link(port, opts.bind, key, require, push, table)
                 self.links.append(link)
                 self.sel.register(link.sock, selectors.EVENT_READ, link)
             sysid = 1 + k % per if per > 1 else (1 + k % 250 if opts.unique_sysids else 1)
@@ -166,7 +188,7 @@ class MavlinkServer:
             if link.key is not None:
                 s = v.mav.signing
                 s.secret_key, s.sign_outgoing, s.link_id = link.key, True, 0
-                s.timestamp = link.parser.signing.timestamp
+                follow_clock(s)
             link.vehicles[sysid] = v
             v.link = link
             self.vehicles.append(v)
@@ -180,18 +202,26 @@ class MavlinkServer:
         self.power_w = np.zeros(n)
         self.frame_no = 0
         self.uploading: set[Vehicle] = set()
+        self.watched: set[Vehicle] = set()  # in OFFBOARD or with an own fence: checked at the telemetry rate
         # default-rate streams due at each phase of the cycle (vehicles are spread over phases by system id)
         self._due_default = [[msg_id for msg_id, interval in STREAMS.items()
                               if r % max(1, round(interval / FRAME_S)) == 0] for r in range(DUE_CYCLE)]
         self.error_samples: list[str] = []  # the first handler errors, for the log
         self.t_start = clock()
         self.counts = {"telemetry_datagrams": 0, "telemetry_messages": 0, "replies": 0, "unrouted": 0,
-                       "handler_errors": 0, "fences_uploaded": 0}
+                       "handler_errors": 0, "fences_uploaded": 0, "fences_refused": 0, "unknown_ids": 0}
 
     # -- sending -------------------------------------------------------------------------------------------------
     def _send(self, v: Vehicle, msg: Any) -> None:
+        """A reply goes to the sender of the request being handled; an event (no request) to every peer."""
         link: Link = v.link
-        link.sendto_peers(pack(v.mav, msg), self.clock())
+        if link.key is not None:
+            follow_clock(v.mav.signing)
+        data = pack(v.mav, msg)
+        if link.reply_to is not None:
+            link.sendto(data, link.reply_to)
+        else:
+            link.sendto_peers(data, self.clock())
         self.counts["replies"] += 1
 
     # -- receiving -----------------------------------------------------------------------------------------------
@@ -199,10 +229,17 @@ class MavlinkServer:
         """Wait up to ``timeout`` s for datagrams and handle every message they hold."""
         for key, _ in self.sel.select(max(0.0, timeout)):
             self._drain(key.data)
+        if self.fence_builder.pending:
+            self._finish_fences()
         if self.uploading:
             now = self.clock()
             for v in list(self.uploading):
-                v.check_upload(now)
+                if v.upload is not None:
+                    v.link.reply_to = v.upload.addr  # re-requests go to the uploader only
+                try:
+                    v.check_upload(now)
+                finally:
+                    v.link.reply_to = None
                 if v.upload is None:
                     self.uploading.discard(v)
 
@@ -216,6 +253,9 @@ class MavlinkServer:
                 link.send_errors += 1
                 continue
             link.datagrams += 1
+            if not link.peers.charge(addr, self.clock()):
+                link.dropped_bytes += len(data)
+                continue
             self._datagram(link, data, addr)
 
     def _datagram(self, link: Link, data: bytes, addr: tuple[str, int]) -> None:
@@ -229,23 +269,31 @@ class MavlinkServer:
             link.dropped_bytes += len(data)
             msgs = []
         for m in msgs:
-            if m.get_type() == "BAD_DATA":
+            kind = m.get_type()
+            if kind == "BAD_DATA" or kind.startswith("UNKNOWN"):
+                # an unknown message id: pymavlink skips the checksum and the signature for these
                 link.dropped_messages += 1
+                self.counts["unknown_ids"] += kind != "BAD_DATA"
                 continue
             link.messages += 1
             if m.get_srcSystem() in link.vehicles and m.get_srcComponent() == 1:
                 continue  # our own vehicles echoed back (a loop in the network)
-            if addr not in link.peers and len(link.peers) >= MAX_PEERS:
-                oldest = min(link.peers, key=link.peers.__getitem__)
-                del link.peers[oldest]
-            link.peers[addr] = now
-            self._route(link, m, now)
+            target = getattr(m, "target_system", None)
+            if target is None or target == 0 or target in link.vehicles:  # traffic for this port
+                link.peers.heard(addr, now, m.get_signed())
+            link.reply_to = addr
+            try:
+                self._route(link, m, now)
+            finally:
+                link.reply_to = None
         link.reset_parser()
 
     def _route(self, link: Link, m: Any, now: float) -> None:
         target = getattr(m, "target_system", None)
         if target is None:
-            return  # HEARTBEAT and other broadcasts from the ground station: peer bookkeeping only
+            if m.get_type() != "TIMESYNC":
+                return  # HEARTBEAT and other broadcasts from the ground station: peer bookkeeping only
+            target = 0  # a time-sync request: every vehicle on the port answers, as each PX4 would
         comp = getattr(m, "target_component", 0)
         if comp not in (0, 1):
             self.counts["unrouted"] += 1
@@ -264,6 +312,8 @@ class MavlinkServer:
                 v.counters["protocol_drops"] += 1
             if v.upload is not None:
                 self.uploading.add(v)
+            if v.mode in (OFFBOARD, GUIDED):
+                self.watched.add(v)
 
     # -- events from the simulation ----------------------------------------------------------------------------
     def after_step(self) -> None:
@@ -287,59 +337,38 @@ class MavlinkServer:
 
     # -- geofence upload ---------------------------------------------------------------------------------------
     def _fence_handler(self, v: Vehicle) -> Any:
-        def on_fence(items: list[Any]) -> int:
-            try:
-                prisms = self._fence_prisms(v, items)
-            except ValueError:
-                return int(mav.MAV_MISSION_INVALID)
-            fences = self.sim.fences
-            keep = [k for k, p in enumerate(fences.prisms) if p.name not in v.fence_names]
-            fences.prisms[:] = [fences.prisms[k] for k in keep] + prisms
-            fences.grids[:] = [fences.grids[k] for k in keep] + [FenceGrid.build(p, fences.cell_m) for p in prisms]
-            v.fence_names = [p.name for p in prisms]
-            self.counts["fences_uploaded"] += len(prisms)
-            return int(mav.MAV_MISSION_ACCEPTED)
+        def on_fence(items: list[Any], src: tuple[int, int]) -> int | None:
+            """Start building the vehicle's own fence; None = answered later (``_finish_fences``)."""
+            if not items:
+                v.set_fence([])
+                return int(mav.MAV_MISSION_ACCEPTED)
+            tag = f"mavlink-sys{v.sysid}-port{v.link.port}"
+            self.fence_builder.submit(v, items, self.sim.frame, v.params["GF_MAX_VER_DIST"], tag, src, self.clock(),
+                                      v.link.reply_to)
+            return None
         return on_fence
 
-    def _fence_prisms(self, v: Vehicle, items: list[Any]) -> list[FencePrism]:
-        """Fence items (polygon vertices, circles) -> skyhive prisms from the ground to GF_MAX_VER_DIST."""
-        from shapely.geometry import Polygon
-
-        frame = self.sim.frame
-        ceiling = v.params["GF_MAX_VER_DIST"]
-        out: list[FencePrism] = []
-        k = 0
-        while k < len(items):
-            it = items[k]
-            kind = "keep_in" if it.command in (5001, 5003) else "keep_out"
-            name = f"mavlink-sys{v.sysid}-port{v.link.port}-{len(out)}"
-            if it.command in (5001, 5002):
-                count = int(it.param1)
-                if count < 3 or k + count > len(items):
-                    raise ValueError("polygon with fewer than 3 vertices")
-                ring = [(items[j].y / 1e7, items[j].x / 1e7) for j in range(k, k + count)]
-                poly = Polygon([*ring, ring[0]])
-                k += count
-            else:
-                radius = float(it.param1)
-                if not radius > 0:
-                    raise ValueError("circle without a radius")
-                c = frame.local(it.x / 1e7, it.y / 1e7, 0.0)
-                ang = np.linspace(0.0, 2 * math.pi, 33)
-                xy = np.stack([c[0] + radius * np.cos(ang), c[1] + radius * np.sin(ang), np.zeros(33)], axis=1)
-                lat, lon, _ = frame.geodetic(xy)
-                poly = Polygon(list(zip(lon, lat, strict=True)))
-                k += 1
-            if not poly.is_valid:
-                raise ValueError("self-intersecting fence polygon")
-            out.append(FencePrism.build(name, kind, poly, 0.0, ceiling, frame))
-        return out
+    def _finish_fences(self) -> None:
+        for job, result in self.fence_builder.finished(self.clock()):
+            v: Vehicle = job.vehicle
+            v.link.reply_to = job.addr  # the answer goes to the uploader
+            try:
+                if isinstance(result, FenceRefused):
+                    self.counts["fences_refused"] += 1
+                    v.fence_answer(job.src, result.code, str(result), [])
+                else:
+                    self.counts["fences_uploaded"] += len(result)
+                    v.fence_answer(job.src, int(mav.MAV_MISSION_ACCEPTED), "", result)
+                    self.watched.add(v)
+            finally:
+                v.link.reply_to = None
 
     # -- telemetry ---------------------------------------------------------------------------------------------
     def telemetry(self) -> None:
         """One 10 Hz frame: every due stream of every vehicle that has a ground station listening."""
         now = self.clock()
         self.frame_no += 1
+        self._vehicle_checks()
         live = [v for link in self.links if link.listened for v in link.vehicles.values()]
         if not live:
             return
@@ -380,10 +409,14 @@ class MavlinkServer:
         rpy = np.stack([roll, pitch, yaw], axis=1).tolist()
         due_default = self._due_default
         gpi, att = mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT, mav.MAVLINK_MSG_ID_ATTITUDE
+        aq, lpn = mav.MAVLINK_MSG_ID_ATTITUDE_QUATERNION, mav.MAVLINK_MSG_ID_LOCAL_POSITION_NED
+        rel = d.pos[idx] - d.home[idx]
+        ned = np.stack([rel[:, 1], rel[:, 0], -rel[:, 2], vel[:, 1], vel[:, 0], -vel[:, 2]], axis=1).tolist()
+        quat = quaternions(roll, pitch, yaw).tolist()
         fast = Framer.available
         for k, v in enumerate(live):
-            if failed[k]:
-                continue  # a lost drone is silent
+            if failed[k] and not v.force_disarmed:
+                continue  # a lost drone is silent (a force-disarmed one keeps its link, as PX4)
             if v.intervals or v.request_once:
                 due = self._due_custom(v)
             else:
@@ -391,6 +424,8 @@ class MavlinkServer:
             if not due:
                 continue
             signed = v.link.key is not None
+            if signed:
+                follow_clock(v.mav.signing)
             out = bytearray()
             for msg_id in due:
                 if msg_id == gpi and fast and not signed:
@@ -399,6 +434,10 @@ class MavlinkServer:
                 elif msg_id == att and fast and not signed:
                     r, p_, y = rpy[k]
                     out += ATT_FRAMER.pack(v.mav, boot_ms, r, p_, y, 0.0, 0.0, 0.0)
+                elif msg_id == aq and fast and not signed:
+                    out += AQ_FRAMER.pack(v.mav, boot_ms, *quat[k], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+                elif msg_id == lpn and fast and not signed:
+                    out += LPN_FRAMER.pack(v.mav, boot_ms, *ned[k])
                 else:
                     msg = self._build(msg_id, v, boot_ms, lat[k], lon[k], alt[k], vel[k], hspeed[k], yaw[k], pitch[k],
                                       roll[k], soc[k], volts[k], amps[k])
@@ -406,6 +445,16 @@ class MavlinkServer:
             self.counts["telemetry_messages"] += len(due)
             v.link.sendto_peers(bytes(out), now)
             self.counts["telemetry_datagrams"] += 1
+
+    def _vehicle_checks(self) -> None:
+        """OFFBOARD stream timeouts and own-geofence breaches, for the few vehicles that have either."""
+        for v in list(self.watched):
+            if v.mode in (OFFBOARD, GUIDED):
+                v.check_offboard()
+            if v.fence:
+                v.check_fence_breach()
+            if v.mode not in (OFFBOARD, GUIDED) and not v.fence:
+                self.watched.discard(v)
 
     def _due_custom(self, v: Vehicle) -> list[int]:
         due = []
@@ -440,8 +489,8 @@ class MavlinkServer:
                                       state)
         if msg_id == mav.MAVLINK_MSG_ID_SYS_STATUS:
             # geofence bit: present and enabled when there are fences; healthy unless this drone is in breach now
-            present = SENSORS | (mav.MAV_SYS_STATUS_GEOFENCE if self.sim.fences.prisms else 0)
-            in_breach = self.sim.monitor.in_breach(i)
+            present = SENSORS | (mav.MAV_SYS_STATUS_GEOFENCE if self.sim.fences.prisms or v.fence else 0)
+            in_breach = self.sim.monitor.in_breach(i) or v.fence_breached
             health = SENSORS | (0 if in_breach else mav.MAV_SYS_STATUS_GEOFENCE)
             return m.sys_status_encode(present, present, health, 200, int(volts * 1000), int(amps * 100),
                                        round(soc * 100), 0, 0, 0, 0, 0, 0)
@@ -468,6 +517,9 @@ class MavlinkServer:
         if msg_id == mav.MAVLINK_MSG_ID_VFR_HUD:
             return m.vfr_hud_encode(float(hspeed), float(hspeed), int(math.degrees(yaw) % 360), 50 if v.armed else 0,
                                     float(alt), float(vel[2]))
+        extra = build_extra_stream(msg_id, v, self.sim, boot_ms, alt, vel, yaw, pitch, roll)
+        if extra is not None:
+            return extra
         n = len(v.missions[0])  # MISSION_CURRENT
         return m.mission_current_encode(v.current, n, v.mission_state if n else mav.MISSION_STATE_NO_MISSION,
                                         int(v.mode[0] == MAIN_AUTO and v.mode[1] == 4))
@@ -501,6 +553,8 @@ class MavlinkServer:
             "mavlink_dropped_messages": sum(lk.dropped_messages for lk in self.links),
             "mavlink_dropped_bytes": sum(lk.dropped_bytes for lk in self.links),
             "mavlink_send_errors": sum(lk.send_errors for lk in self.links),
+            "mavlink_peers_refused": sum(lk.peers.refused for lk in self.links),
+            "mavlink_over_budget": sum(lk.peers.over_budget for lk in self.links),
             "mavlink_signed_ok": sig.good,
             "mavlink_rejected_forged": sig.forged,
             "mavlink_rejected_replayed": sig.replayed,
@@ -514,10 +568,12 @@ class MavlinkServer:
         return out
 
     def close(self) -> None:
+        self.fence_builder.close()
         for link in self.links:
             self.sel.unregister(link.sock)
             link.sock.close()
         self.sel.close()
 
 
-__all__ = ["SWARM", "Link", "MavlinkServer", "ServeOptions", "is_loopback", "parse_host_port"]
+__all__ = ["MAX_PEERS", "PEER_TIMEOUT_S", "SWARM", "Link", "MavlinkServer", "ServeOptions", "is_loopback",
+           "parse_host_port"]

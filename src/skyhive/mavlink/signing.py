@@ -8,6 +8,16 @@ verifies the SHA-256 signature first, then requires the timestamp to grow per
 (link id, system, component) stream and new streams to be at most one minute
 old, and counts forged, replayed and unsigned messages separately.
 
+Replay protection spans every port that shares a key: the ports' checks share
+one ``StreamTable``, and a stream (link id, system, component) belongs to the
+port it was first heard on while it stays active, so a signed packet captured on
+one port is refused on another (cross-link replay).  A ground station that
+talks to several ports must use one link id per port, as the MAVLink signing
+specification asks (pymavlink and MAVProxy do).
+
+Outgoing: ``outgoing_timestamp`` keeps a vehicle's signing clock on wall time,
+so a ground station that joins minutes after the start accepts its packets.
+
 Key file (text, one link per line, ``#`` starts a comment)::
 
     default   passphrase:correct horse battery staple
@@ -40,6 +50,18 @@ class KeyFileError(ValueError):
 
 def now_timestamp() -> int:
     return int((time.time() - EPOCH_2015) * 100_000)
+
+
+def follow_clock(signing: Any) -> None:
+    """Advance a sender's signing timestamp (pymavlink ``MAVLinkSigning``) to wall time; it never goes back."""
+    signing.timestamp = max(signing.timestamp, now_timestamp())
+
+
+@dataclass
+class StreamTable:
+    """Last timestamp and home port of every signed stream (link id, system, component) under one key."""
+
+    last: dict[tuple[int, int, int], tuple[int, int]] = field(default_factory=dict)
 
 
 def parse_key(text: str) -> bytes:
@@ -96,9 +118,12 @@ class SigningCounters:
 class SignatureCheck:
     """Installed on a link's parser (``pymavlink.MAVLink``): verifies and counts incoming signatures."""
 
-    def __init__(self, parser: Any, key: bytes, require: bool) -> None:
+    def __init__(self, parser: Any, key: bytes, require: bool, streams: StreamTable | None = None,
+                 port: int = 0) -> None:
         self.parser = parser
         self.require = require
+        self.streams = streams if streams is not None else StreamTable()
+        self.port = port
         self.counters = SigningCounters()
         self._failed = False
         s = parser.signing
@@ -125,12 +150,18 @@ class SignatureCheck:
         tlow, thigh = struct.unpack("<IH", bytes(msgbuf[-12:-6]))
         timestamp = tlow + (thigh << 32)
         key = (link_id, src_system, src_component)
-        last = s.stream_timestamps.get(key)
-        if (last is not None and timestamp <= last) or (last is None and timestamp + NEW_STREAM_MAX_AGE < s.timestamp):
+        seen = self.streams.last.get(key)
+        if seen is not None and seen[1] != self.port and seen[0] + NEW_STREAM_MAX_AGE < s.timestamp:
+            seen = None  # a stream quiet for a minute may move to another port (a new session)
+        if seen is None:
+            replay = timestamp + NEW_STREAM_MAX_AGE < s.timestamp
+        else:
+            replay = timestamp <= seen[0] or seen[1] != self.port
+        if replay:
             self.counters.replayed += 1
             self._failed = True
             return False
-        s.stream_timestamps[key] = timestamp
+        self.streams.last[key] = (timestamp, self.port)
         s.timestamp = max(s.timestamp, timestamp)
         self.counters.good += 1
         return True
