@@ -30,9 +30,11 @@ from skyhive.mavlink.control import GcsControl
 from skyhive.mavlink.framing import ATTITUDE as ATT_FRAMER
 from skyhive.mavlink.framing import GLOBAL_POSITION_INT as GPI_FRAMER
 from skyhive.mavlink.framing import Framer, pack
+from skyhive.mavlink.offboard import OffboardSetpoints
 from skyhive.mavlink.signing import SignatureCheck, SigningCounters
 from skyhive.mavlink.vehicle import (
     LAND,
+    LOITER,
     MAIN_AUTO,
     MAIN_OFFBOARD,
     SENSORS,
@@ -146,6 +148,8 @@ class MavlinkServer:
         self.exposed = np.asarray(exposed, np.int64)
         self.ctl = GcsControl(sim.world.drones)
         sim.add_system(self.ctl)
+        self.offboard = OffboardSetpoints(sim.world.drones)  # runs after ctl: setpoints win in OFFBOARD
+        sim.add_system(self.offboard)
         self.sel = selectors.DefaultSelector()
         self.links: list[Link] = []
         self.vehicles: list[Vehicle] = []
@@ -163,6 +167,7 @@ class MavlinkServer:
             sysid = 1 + k % per if per > 1 else (1 + k % 250 if opts.unique_sysids else 1)
             v = Vehicle(sim, self.ctl, int(i), sysid, self._send)
             v.on_fence = self._fence_handler(v)  # type: ignore[method-assign]
+            v.offboard = self.offboard
             if link.key is not None:
                 s = v.mav.signing
                 s.secret_key, s.sign_outgoing, s.link_id = link.key, True, 0
@@ -278,6 +283,10 @@ class MavlinkServer:
         for k in np.flatnonzero(status != self.prev_status):
             self.vehicles[k].on_status(int(self.prev_status[k]), int(status[k]))
         self.prev_status = d.status[self.exposed].copy()
+        for i in self.offboard.take_timed_out():  # setpoints stopped: the vehicle's failsafe holds (PX4 Hold)
+            v = self.by_index.get(int(i))
+            if v is not None and v.mode == SWARM:
+                v.set_mode(*LOITER)
         due = np.flatnonzero(self.ctl.hold_until <= self.sim.t)
         for i in due:
             self.ctl.hold_until[i] = np.inf

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymavlink.dialects.v20 import common as mav
 
+from skyhive.mavlink.offboard import on_setpoint
 from skyhive.mavlink.params import INT32, PARAMS, ParamStore, encode
 from skyhive.world.world import DroneStatus
 
@@ -108,6 +109,7 @@ class Vehicle:
         self.link: Any = None  # the server's Link this vehicle is reached on
         self.home_geo: tuple[tuple[float, float, float], tuple[int, int, int]] | None = None
         self.counters = {"commands": 0, "commands_rejected": 0, "protocol_drops": 0, "mission_uploads": 0}
+        self.offboard: Any = None  # the server's OffboardSetpoints (mavlink/offboard.py)
         self._apply_limits()
 
     # -- helpers -----------------------------------------------------------------------------------------------
@@ -148,6 +150,8 @@ class Vehicle:
 
     def _goto(self, target: np.ndarray, accept_h: float | None = None, watch: bool = True) -> None:
         c, i = self.ctl, self.i
+        if self.offboard is not None:
+            self.offboard.disengage(i)  # any other motion ends offboard setpoint following
         c.gcs[i] = True
         c.target[i] = target
         c.accept_h[i] = accept_h if accept_h and accept_h > 0 else self.params["NAV_ACC_RAD"]
@@ -176,6 +180,14 @@ class Vehicle:
         if self.failed:
             return FAILED
         want = (main, sub if main == MAIN_AUTO else 0)
+        if want == SWARM and self.offboard is not None and self.offboard.fresh(self.i, self.sim.t):
+            if not self.armed:
+                return DENIED
+            self.mode = SWARM  # PX4 OFFBOARD following the ground station's setpoints
+            self._resume_active()
+            self.ctl.gcs[self.i] = True
+            self.offboard.engage(self.i)
+            return ACCEPTED
         if want == SWARM:
             self.mode = SWARM
             self.ctl.gcs[self.i] = False
@@ -225,6 +237,8 @@ class Vehicle:
         return ACCEPTED
 
     def _land(self) -> None:
+        if self.offboard is not None:
+            self.offboard.disengage(self.i)
         self.mode = LAND
         self.ctl.watch[self.i] = False
         self.d.status[self.i] = DroneStatus.LANDING
@@ -370,6 +384,12 @@ class Vehicle:
         if handler is None:
             return
         handler(msg, now)
+
+    def _on_set_position_target_local_ned(self, m: Any, now: float) -> None:
+        on_setpoint(self, m)
+
+    def _on_set_position_target_global_int(self, m: Any, now: float) -> None:
+        on_setpoint(self, m)
 
     def _on_command_long(self, m: Any, now: float) -> None:
         self._command(m, m.command, [m.param1, m.param2, m.param3, m.param4, m.param5, m.param6, m.param7],

@@ -217,6 +217,9 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
     from skyhive.airspace.config import cross_checks as airspace_checks
 
     problems.extend(Problem(path, msg) for path, msg in airspace_checks(data))
+    from skyhive.mavlink.config import external_checks
+
+    problems.extend(Problem(path, msg) for path, msg in external_checks(data))
     return problems
 
 
