@@ -188,6 +188,8 @@ class Vehicle:
             self.ctl.gcs[self.i] = True
             self.offboard.engage(self.i)
             return ACCEPTED
+        if want == SWARM and not self._swarm_flies():
+            return DENIED  # PX4: no OFFBOARD without a setpoint stream, and nothing else would fly this drone
         if want == SWARM:
             self.mode = SWARM
             self.ctl.gcs[self.i] = False
@@ -219,6 +221,11 @@ class Vehicle:
         if want == TAKEOFF:
             return self._takeoff(self.home_z() + self.params["MIS_TAKEOFF_ALT"])
         return DENIED  # manual, acro, stabilized: no sticks and no attitude loop in a point-mass model
+
+    def _swarm_flies(self) -> bool:
+        """Whether skyhive's own OFFBOARD meaning applies: a scenario route or the swarm's missions fly it."""
+        sc = self.sim.scenario
+        return bool(self.sim.waypoints.routed[self.i]) or bool(sc.tasks) or sc.mission is not None
 
     def _resume_active(self) -> None:
         """A ground-station mode change cancels a commanded landing (not a battery failsafe)."""
