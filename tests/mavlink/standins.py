@@ -112,11 +112,11 @@ class ArduCopterStandIn(threading.Thread):
             self.send(self.mav.command_ack_encode(m.command, result, 0, 0, m.get_srcSystem(), m.get_srcComponent()))
         elif kind == "SET_MODE":
             self.set_mode(int(m.custom_mode))
-        elif kind == "SET_POSITION_TARGET_GLOBAL_INT":
-            if self.mode == GUIDED and self.armed and not m.type_mask & 0b111000:
-                self.target_vel = [m.vy, m.vx, -m.vz]
-                self.sp_time = time.monotonic()
-                self.setpoints += 1
+        elif kind == "SET_POSITION_TARGET_GLOBAL_INT" and self.mode == GUIDED and self.armed \
+                and not m.type_mask & 0b111000:
+            self.target_vel = [m.vy, m.vx, -m.vz]
+            self.sp_time = time.monotonic()
+            self.setpoints += 1
 
     def set_mode(self, mode: int) -> int:
         if mode not in (STABILIZE, GUIDED, LOITER, RTL, LAND):
