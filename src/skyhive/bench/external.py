@@ -129,13 +129,13 @@ def run(quick: bool) -> BenchTable:
     table = BenchTable(
         "External vehicles: skyhive fly commanding N vehicles of one skyhive serve",
         ["vehicles", "in OFFBOARD", "launch s", "setpoints Hz/vehicle", "fly ticks Hz", "cmd RTT median ms",
-         "cmd RTT p95 ms", "launch cmd RTT p95 ms", "serve CPU", "fly CPU", "link losses"])
+         "cmd RTT p95 ms", "launch cmd RTT p95 ms", "serve CPU", "fly CPU", "fly CPU ms/tick", "link losses"])
     for n in sizes:
         r = measure(n, steady)
         table.rows.append([n, f"{int(r['flying'])}/{n}", f"{r['launch_s']:.1f}", f"{r['setpoint_hz']:.2f}",
                            f"{r['tick_hz']:.1f}", f"{r['rtt_median_ms']:.1f}", f"{r['rtt_p95_ms']:.1f}",
                            f"{r['launch_rtt_p95_ms']:.1f}", f"{r['serve_cpu']:.2f}", f"{r['fly_cpu']:.2f}",
-                           int(r["losses"])])
+                           f"{1000 * r['fly_cpu'] / max(r['tick_hz'], 1e-9):.1f}", int(r["losses"])])
     table.notes.append(f"steady phase {steady:g} s per size; load average at start {load[0]:.1f}, "
                        f"at end {os.getloadavg()[0]:.1f}; both processes share this machine's cores")
     return table
