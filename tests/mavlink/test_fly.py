@@ -261,3 +261,17 @@ def test_served_vehicle_refuses_offboard_without_setpoints_and_holds_when_they_s
     assert hb is not None, "no AUTO.LOITER (Hold) after the setpoints stopped"
     summary = served.stop()
     assert summary["mavlink_offboard_losses"] == 1 and summary["mavlink_offboard_setpoints"] > 20
+
+
+def test_signed_link_flies(serve: Any, tmp_path: Path) -> None:
+    """A served vehicle that requires MAVLink 2 signing is flown with the fleet's ``signing_key``."""
+    keys = tmp_path / "keys.txt"
+    keys.write_text("default passphrase:field test key\n")
+    served = serve(1, "--key-file", str(keys))
+    scenario = mixed([f"udpout:127.0.0.1:{served.base}"], signing_key="passphrase:field test key")
+    scenario["tasks"] = scenario["tasks"][:1]
+    loop, m = fly(scenario, until=14.0)
+    summary = served.stop()
+    assert m["external_launches"] == 1 and m["external_commands_rejected"] == 0
+    assert summary["mavlink_signed_ok"] > 30 and summary["mavlink_rejected_unsigned"] == 0
+    assert summary["mavlink_offboard_setpoints"] > 20

@@ -106,7 +106,13 @@ def open_connection(url: str, source_system: int) -> Any:
                               "autoreconnect": True}
     if baud is not None:
         kwargs["baud"] = baud
-    return mavutil.mavlink_connection(device, **kwargs)
+    conn = mavutil.mavlink_connection(device, **kwargs)
+    # mavutil picks the MAVLink 1 encoder unless the MAVLINK20 environment variable is set: speak MAVLink 2 (the
+    # protocol signing, extensions and PX4 / ArduPilot ground stations use) without touching the environment
+    conn.mav = mav.MAVLink(conn, srcSystem=source_system, srcComponent=190)
+    conn.mav.robust_parsing = True
+    conn.WIRE_PROTOCOL_VERSION = "2.0"
+    return conn
 
 
 class ExternalFleets:
