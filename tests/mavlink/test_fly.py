@@ -270,7 +270,7 @@ def test_signed_link_flies(serve: Any, tmp_path: Path) -> None:
     served = serve(1, "--key-file", str(keys))
     scenario = mixed([f"udpout:127.0.0.1:{served.base}"], signing_key="passphrase:field test key")
     scenario["tasks"] = scenario["tasks"][:1]
-    loop, m = fly(scenario, until=14.0)
+    _, m = fly(scenario, until=14.0)
     summary = served.stop()
     assert m["external_launches"] == 1 and m["external_commands_rejected"] == 0
     assert summary["mavlink_signed_ok"] > 30 and summary["mavlink_rejected_unsigned"] == 0
