@@ -29,7 +29,7 @@ class ArduCopterStandIn(threading.Thread):
     """``udpin`` on 127.0.0.1:``port``; replies to whoever spoke last (as SITL's UDP serial port does)."""
 
     def __init__(self, port: int, lat: float, lon: float, sysid: int = 1, refuse_arm: bool = False,
-                 home_amsl: float = 408.0) -> None:
+                 refuse_guided: bool = False, home_amsl: float = 408.0) -> None:
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", port))
@@ -46,6 +46,7 @@ class ArduCopterStandIn(threading.Thread):
         self.mode = STABILIZE
         self.armed = False
         self.refuse_arm = refuse_arm
+        self.refuse_guided = refuse_guided  # e.g. no position estimate: ArduCopter refuses GUIDED
         self.takeoff_alt: float | None = None
         self.log: list[str] = []  # what happened, in order: "mode GUIDED", "arm", "takeoff 10", ...
         self.setpoints = 0
@@ -121,7 +122,7 @@ class ArduCopterStandIn(threading.Thread):
     def set_mode(self, mode: int) -> int:
         if mode not in (STABILIZE, GUIDED, LOITER, RTL, LAND):
             return mav.MAV_RESULT_DENIED
-        if mode == RTL and not self.armed:
+        if (mode == RTL and not self.armed) or (mode == GUIDED and self.refuse_guided):
             return mav.MAV_RESULT_FAILED
         self.mode = mode
         self.log.append(f"mode {mode}")

@@ -171,16 +171,18 @@ def test_serve_vehicles_fly_mixed_with_simulated_drones_and_survive_a_cut_link(s
 
 
 def test_ardupilot_standin_is_flown_in_guided_and_an_arming_refusal_is_reported() -> None:
-    base = free_ports(2)
+    base = free_ports(3)
     good = ArduCopterStandIn(base, ORIGIN["lat"], ORIGIN["lon"])
     bad = ArduCopterStandIn(base + 1, ORIGIN["lat"] + 0.0002, ORIGIN["lon"], refuse_arm=True)
-    scenario = mixed([f"udpout:127.0.0.1:{base}", f"udpout:127.0.0.1:{base + 1}"])
+    no_guided = ArduCopterStandIn(base + 2, ORIGIN["lat"] + 0.0004, ORIGIN["lon"], refuse_guided=True)
+    scenario = mixed([f"udpout:127.0.0.1:{base + k}" for k in range(3)])
     scenario["tasks"] = scenario["tasks"][:2]
     try:
         loop, m = fly(scenario, until=14.0)
     finally:
         good.stop()
         bad.stop()
+        no_guided.stop()
     # ArduCopter order: GUIDED before arming, take-off to a height above home, then setpoints in GUIDED
     assert good.log[:3] == [f"mode {GUIDED}", "arm", "takeoff 8"], good.log
     assert good.setpoints > 20
@@ -188,6 +190,8 @@ def test_ardupilot_standin_is_flown_in_guided_and_an_arming_refusal_is_reported(
     assert "arm" not in bad.log
     assert m["external_commands_rejected"] >= 1
     assert any("COMPONENT_ARM_DISARM refused with MAV_RESULT_FAILED (4)" in r for r in m["external_rejections"])
+    assert any("DO_SET_MODE refused with MAV_RESULT_FAILED (4)" in r for r in m["external_rejections"])
+    assert no_guided.mode != GUIDED and "arm" not in no_guided.log  # never armed outside GUIDED
     assert loop.fleets.stage[1] in (Stage.REFUSED, Stage.ARMING, Stage.SYNC)
     # at the end skyhive sends the vehicle it flies home on its own autopilot
     assert m["external_returned_at_end"] == 1 and good.mode == 6

@@ -360,7 +360,7 @@ class ExternalFleets:
             if airborne and armed:
                 self._engage(k, link, ap, in_mode)
             elif not armed and not airborne:
-                self._launch(k, link, ap, mode)
+                self._launch(k, link, ap, mode, now)
             return
         if stage == Stage.ARMING:
             if armed and not link.busy(mav.MAV_CMD_COMPONENT_ARM_DISARM):
@@ -408,12 +408,17 @@ class ExternalFleets:
         if stage == Stage.HANDED_OVER and in_mode and armed:
             self._set_stage(k, Stage.FLYING)  # the pilot handed it back
 
-    def _launch(self, k: int, link: VehicleLink, ap: int, mode: int) -> None:
+    def _launch(self, k: int, link: VehicleLink, ap: int, mode: int, now: float) -> None:
         if self.stage[k] == Stage.DONE:
             return
-        self._set_stage(k, Stage.ARMING)
         if ap == AUTOPILOT_ARDUPILOT and mode != COPTER_GUIDED:
-            link.set_mode(COPTER_GUIDED, on_result=self._refused(k, "mode"))  # ArduCopter takes off in GUIDED
+            # ArduCopter takes off in GUIDED: switch first, arm once HEARTBEAT shows GUIDED (never armed in a mode
+            # it would not take off from)
+            if not link.busy(mav.MAV_CMD_DO_SET_MODE) and now >= self.retry_at[k]:
+                link.set_mode(COPTER_GUIDED, on_result=self._refused(k, "mode"))
+                self.retry_at[k] = now + 1.5  # the next HEARTBEAT shows the new mode
+            return
+        self._set_stage(k, Stage.ARMING)
         link.command(mav.MAV_CMD_COMPONENT_ARM_DISARM, 1.0, on_result=self._refused(k, "arm"))
 
     def _takeoff(self, k: int, link: VehicleLink, ap: int) -> None:
