@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from skyhive.scenario.base import Section
+from skyhive.scenario.base import CheckInput, Problem, Section
 
 # udpin:HOST:PORT (listen), udpout:HOST:PORT (send first), udp: = udpin (pymavlink), tcp:HOST:PORT (connect),
 # tcpin:HOST:PORT (listen); a serial device as /dev/ttyUSB0, /dev/ttyUSB0:57600, /dev/ttyUSB0,57600 or COM3:57600
@@ -106,10 +106,10 @@ class ExternalFleet(Section):
         raise ValueError("a signing key is 64 hex digits or 'passphrase:TEXT'")
 
 
-def external_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """Cross-field checks: an external fleet's ``count`` equals its number of endpoints; no endpoint used twice."""
-    out: list[tuple[str, str]] = []
-    fleets = data.get("fleets")
+def cross_checks(inp: CheckInput) -> list[Problem]:
+    """An external fleet's ``count`` equals its number of endpoints; no endpoint used twice; no scenario route."""
+    out: list[Problem] = []
+    fleets = inp.data.get("fleets")
     seen: dict[tuple[str, int | None], str] = {}
     for k, f in enumerate(fleets if isinstance(fleets, list) else []):
         if not isinstance(f, dict) or not isinstance(f.get("external"), dict):
@@ -120,14 +120,17 @@ def external_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
             continue  # reported by the fleet's own validation
         count = f.get("count")
         if isinstance(count, int) and count != len(ext.endpoints):
-            out.append((f"fleets.{k}.count", f"external fleet {f.get('name')!r} has {len(ext.endpoints)} "
-                                             f"endpoint(s) but count {count}: one endpoint per vehicle"))
+            out.append(Problem(f"fleets.{k}.count", f"external fleet {f.get('name')!r} has {len(ext.endpoints)} "
+                                                    f"endpoint(s) but count {count}: one endpoint per vehicle"))
         if f.get("route") is not None:
-            out.append((f"fleets.{k}.route", "an external fleet takes missions, not a scenario route"))
+            out.append(Problem(f"fleets.{k}.route", "an external fleet takes missions, not a scenario route"))
         for e, ep in enumerate(ext.endpoints):
             key = (ep.url, ep.sysid)
             where = f"fleets.{k}.external.endpoints.{e}"
             if key in seen:
-                out.append((where, f"{ep.url} (sysid {ep.sysid}) is already used by {seen[key]}"))
+                out.append(Problem(where, f"{ep.url} (sysid {ep.sysid}) is already used by {seen[key]}"))
             seen[key] = where
     return out
+
+
+CROSS_CHECKS = (cross_checks,)

@@ -44,7 +44,7 @@ from skyhive.mavlink.gcs import (
     mode_name,
 )
 from skyhive.mavlink.signing import parse_key
-from skyhive.systems import Phase, TickContext
+from skyhive.systems import ControlMask, Phase, TickContext
 from skyhive.world.world import DroneState, DroneStatus
 
 if TYPE_CHECKING:
@@ -78,17 +78,18 @@ class Stage(IntEnum):
 class ExternalControl:
     """DECIDE-phase system: drones skyhive does not command now fly on in the safety filter's eyes.
 
-    ``gcs`` marks them (the mission layer skips those drones: no tasks for a drone that cannot be told where to
-    go; their tasks are re-allocated); their intent is their observed (or, when lost, predicted) velocity, so the
+    ``gcs`` marks them; it is the simulation's control mask (``ports.control.external``), so the mission layer
+    skips those drones (no tasks for a drone that cannot be told where to go; their tasks are re-allocated, and
+    re-taken when the mark clears).  Their intent is their observed (or, when lost, predicted) velocity, so the
     safety filter plans everyone else around where they are really going.
     """
 
-    name = "mavlink"
+    name = "external-vehicles"
     phase = Phase.DECIDE
     period = 0.0
 
-    def __init__(self, drones: DroneState) -> None:
-        self.gcs = np.zeros(drones.n, bool)
+    def __init__(self, drones: DroneState, control: ControlMask) -> None:
+        self.gcs = control.external
         self.observed_vel = np.zeros((drones.n, 3))
 
     def step(self, ctx: TickContext) -> None:
@@ -168,7 +169,7 @@ class ExternalFleets:
                                    allow_unsigned_callback=lambda _conn, msg_id: msg_id == 0)
             self.links.append(VehicleLink(k, conn, self.tel, sysid, cfg.command_timeout_s, clock,
                                           self._link_logger(k)))
-        self.control = ExternalControl(sim.world.drones)
+        self.control = ExternalControl(sim.world.drones, sim.control)
         self.control.gcs[self.world_idx] = True
         sim.add_system(self.control)
         d = sim.world.drones

@@ -146,7 +146,7 @@ class MavlinkServer:
         self.sim = sim
         self.clock = clock
         self.exposed = np.asarray(exposed, np.int64)
-        self.ctl = GcsControl(sim.world.drones)
+        self.ctl = GcsControl(sim.world.drones, sim.control)
         sim.add_system(self.ctl)
         self.offboard = OffboardSetpoints(sim.world.drones)  # runs after ctl: setpoints win in OFFBOARD
         sim.add_system(self.offboard)
