@@ -135,6 +135,8 @@ def test_serve_vehicles_fly_mixed_with_simulated_drones_and_survive_a_cut_link(s
             proxy.cut = True
         elif t >= 24.0 and proxy.cut:
             proxy.cut = False
+        if 40.0 <= t < 40.1:
+            seen["stage_after"] = int(loop.fleets.stage[1])
         if 22.0 <= t < 22.1:
             seen["lost_during_cut"] = bool(loop.fleets.lost[1])
             seen["not_commanded_during_cut"] = bool(loop.fleets.control.gcs[loop.fleets.world_idx[1]])
@@ -155,6 +157,7 @@ def test_serve_vehicles_fly_mixed_with_simulated_drones_and_survive_a_cut_link(s
     assert m["external_link_losses"] == 1 and m["external_reconnects"] == 1
     assert served_summary["mavlink_offboard_losses"] >= 1  # the vehicle's own failsafe (Hold) took over
     assert m["external_launches"] >= 4  # three launches plus the re-take after the cut
+    assert seen["stage_after"] == Stage.FLYING  # back under skyhive's command, not left to its failsafe
     # tasks got done, by external and simulated drones alike
     report = {t["id"]: t for t in m["mission_task_report"]}
     done = [t for t in report.values() if t["done"]]

@@ -358,6 +358,8 @@ class ExternalFleets:
                 self._set_stage(k, Stage.SYNC)
             return
         if stage == Stage.SYNC:
+            if tel.t_heartbeat[k] < self.stage_t[k]:
+                return  # decide on a mode and armed state heard after the (re)connection, not before a loss
             if airborne and armed:
                 self._engage(k, link, ap, in_mode)
             elif not armed and not airborne:

@@ -90,6 +90,7 @@ class Telemetry:
         self.vel_enu = np.zeros((n, 3))
         self.t_pos = np.full(n, -np.inf)  # wall time the last position arrived
         self.t_heard = np.full(n, -np.inf)  # wall time anything arrived
+        self.t_heartbeat = np.full(n, -np.inf)  # wall time the last HEARTBEAT arrived (mode and armed are that old)
         self.battery = np.full(n, -1.0)  # fraction 0..1, -1 unknown
         self.armed = np.zeros(n, bool)
         self.custom_mode = np.zeros(n, np.int64)
@@ -240,6 +241,7 @@ class VehicleLink:
             if m.get_srcComponent() != 1 or m.type == mav.MAV_TYPE_GCS:
                 return
             tel.autopilot[k] = m.autopilot
+            tel.t_heartbeat[k] = now
             tel.armed[k] = bool(m.base_mode & mav.MAV_MODE_FLAG_SAFETY_ARMED)
             tel.custom_mode[k] = m.custom_mode
         elif kind == "EXTENDED_SYS_STATE":
