@@ -207,12 +207,18 @@ def test_a_silent_endpoint_is_a_warning_and_the_run_goes_on(tmp_path: Path) -> N
     import yaml
 
     path.write_text(yaml.safe_dump(scenario))
-    r = run_cli("fly", str(path), "--until", "3", "--summary", str(tmp_path / "s.json"), timeout=90)
+    r = run_cli("fly", str(path), "--until", "3", "--summary", str(tmp_path / "s.json"), "--record",
+                str(tmp_path / "fly.mcap"), timeout=90)
     assert r.returncode == 0, r.stderr
     assert "has not answered in 1 s; flying on without it" in r.stderr.replace("\n", " ")
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["external_never_connected"] == 1 and summary["external_vehicles_connected"] == 0
     assert summary["sim_time_s"] == pytest.approx(3.0)
+    from mcap.reader import make_reader
+
+    with (tmp_path / "fly.mcap").open("rb") as f:
+        topics = {ch.topic for ch in make_reader(f).get_summary().channels.values()}  # type: ignore[union-attr]
+    assert {"/drones/scene", "/events"} <= topics, topics
 
 
 @pytest.mark.parametrize(("endpoint", "message"), [
