@@ -257,6 +257,51 @@ def serve(
 
 
 @app.command()
+def fly(
+    scenario: ScenarioArg,
+    until: Annotated[float | None, typer.Option(help="Stop at this time, s (default: the scenario's duration).")]
+    = None,
+    summary: Annotated[Path | None, typer.Option(help="Write the run and external-vehicle counters as JSON here.")]
+    = None,
+    record: Annotated[Path | None, typer.Option(help="Write an MCAP log here (Foxglove schemas).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
+) -> None:
+    """Fly the scenario in real time: external PX4/ArduPilot vehicles (fleets with `external`) and simulated
+    drones share one world and one safety layer (docs/vehicles.md)."""
+    from skyhive.mavlink.fly import FlyLoop
+    from skyhive.sim import Simulation
+
+    s = _load(scenario, seed)
+    n_ext = sum(len(f.external.endpoints) for f in s.fleets if f.external is not None)
+    if n_ext == 0:
+        err.print("[yellow]no fleet has an `external` section: nothing to fly; simulating in real time[/yellow]")
+    sim = Simulation(s, base_dir=scenario.parent)
+    loop = FlyLoop(sim, warn=lambda text: err.print(f"[yellow]{text}[/yellow]", soft_wrap=True))
+    recorder = None
+    if record is not None:
+        from skyhive.record.attach import attach_recorder
+
+        recorder = attach_recorder(sim, record)
+    console.print(f"flying '{s.name}': {n_ext} external vehicle(s), {s.n_drones - n_ext} simulated drone(s); "
+                  "Ctrl-C to send them home and stop", soft_wrap=True)
+    sys.stdout.flush()
+    stop = _StopOnSignal()
+    try:
+        loop.run(until=until, on_wall=lambda: loop.stop() if stop.requested else None)
+    finally:
+        stop.restore()
+        loop.finish()
+        if recorder is not None:
+            recorder.close()
+    metrics = loop.metrics()
+    console.print(summary_table({k: v for k, v in metrics.items() if k.startswith(("external", "fly", "sim_time",
+                                                                                   "loss_of_sep", "mission"))}))
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        write_summary_json(summary, metrics)
+
+
+@app.command()
 def bench(
     suites: Annotated[list[str] | None, typer.Argument(help="Suites to run (default: all available).")] = None,
     quick: Annotated[bool, typer.Option(help="Small sizes only (a smoke run).")] = False,

@@ -244,6 +244,14 @@ class CBBA:
         """Drones stop (crash, battery): they neither send nor receive; the others find out by silence."""
         self.alive[np.asarray(ids, np.int64)] = False
 
+    def revive(self, ids: NDArray[np.int64] | list[int]) -> None:
+        """Drones back after a silence (a ground station handed them back, an external vehicle's link returned):
+        they rejoin with an empty bundle and bid again; their stale view of the others is corrected by
+        consensus."""
+        ids = np.asarray(ids, np.int64)
+        self.alive[ids] = True
+        self.set_endurance(ids, self.t_limit[ids] - self.t_avail[ids])
+
     def set_endurance(self, ids: NDArray[np.int64] | list[int], seconds: float | NDArray[np.float64]) -> None:
         """A drone's battery estimate changed (its own state): it gives up its bundle and bids again within
         the new limit; the others see the released tasks through consensus and take what it no longer can."""

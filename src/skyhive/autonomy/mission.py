@@ -499,6 +499,9 @@ class MissionSystem:
         gone = alg.alive & ~ok
         if gone.any():
             alg.fail(np.flatnonzero(gone))
+        back = ~alg.alive & ok  # handed back by a ground station, or an external vehicle's link returned
+        if back.any():
+            alg.revive(np.flatnonzero(back))
         alg.step(self.transport)
         self.rounds += 1
 

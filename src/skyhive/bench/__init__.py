@@ -31,4 +31,5 @@ SUITES: dict[str, str] = {
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",
     "safety": "skyhive.bench.safety:run",
+    "external": "skyhive.bench.external:run",
 }

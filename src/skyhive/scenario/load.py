@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from skyhive.airspace import config as airspace_config
 from skyhive.autonomy import config as autonomy_config
 from skyhive.comms import config as comms_config
+from skyhive.mavlink import config as mavlink_config
 from skyhive.scenario.base import CheckInput, CrossCheck, Problem, parse_section
 from skyhive.scenario.models import (
     Airspace,
@@ -110,7 +111,7 @@ def _problems_from(exc: ValidationError, prefix: tuple[str, ...], lines: dict[tu
 
 # Checks between sections that each concern registers in its config module (autonomy needs the geofences).
 CONCERN_CHECKS: tuple[CrossCheck, ...] = (*autonomy_config.CROSS_CHECKS, *comms_config.CROSS_CHECKS,
-                                          *airspace_config.CROSS_CHECKS)
+                                          *airspace_config.CROSS_CHECKS, *mavlink_config.CROSS_CHECKS)
 # Union members pydantic puts into error locations: the core's event types and those the concerns register.
 _UNION_TAGS = frozenset({"drone_failure", "random_failures", "geofence"}).union(
     autonomy_config.UNION_TAGS, comms_config.UNION_TAGS, airspace_config.UNION_TAGS)

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from skyhive.airspace.config import Intruder, ProtectedZone, Sensor, TrackerConfig
 from skyhive.autonomy.config import Capability, MissionSettings, TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
+from skyhive.mavlink.config import ExternalFleet
 from skyhive.scenario.base import Lat, Lon, Point, PolygonPrism, Section, WellClear
 
 SCHEMA_VERSION = 1
@@ -158,6 +159,8 @@ class Fleet(Section):
     capabilities: list[Capability] = Field(
         default_factory=list, description="what the drones carry; a task that `requires` one goes only to them")
     route: Route | None = None
+    external: ExternalFleet | None = Field(
+        None, description="real PX4/ArduPilot vehicles flown by `skyhive fly` (docs/vehicles.md)")
 
 
 class Manned(Section):
