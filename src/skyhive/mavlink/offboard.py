@@ -168,6 +168,7 @@ class OffboardControl:
                 if sp.velocity is None:
                     return
         self.setpoint = sp
+        self.counters["offboard_setpoints"] += 1
         if self.mode in (OFFBOARD, GUIDED) and self.armed:
             self._fly_setpoint()
 
@@ -218,6 +219,7 @@ class OffboardControl:
         if self.mode != OFFBOARD or self.offboard_fresh() or not self.armed:
             return
         action = int(self.params["COM_OBL_RC_ACT"])
+        self.counters["offboard_losses"] += 1
         self.ctl.vel_mode[self.i] = False
         if action == 3:
             self.say(MAV_SEVERITY_CRITICAL, "Offboard signal lost: returning")

@@ -563,6 +563,8 @@ class MavlinkServer:
             "mavlink_commands_rejected": sum(v.counters["commands_rejected"] for v in self.vehicles),
             "mavlink_protocol_drops": sum(v.counters["protocol_drops"] for v in self.vehicles),
             "mavlink_mission_uploads": sum(v.counters["mission_uploads"] for v in self.vehicles),
+            "mavlink_offboard_losses": sum(v.counters["offboard_losses"] for v in self.vehicles),
+            "mavlink_offboard_setpoints": sum(v.counters["offboard_setpoints"] for v in self.vehicles),
         }
         out.update({f"mavlink_{k}": val for k, val in self.counts.items()})
         return out

@@ -119,7 +119,8 @@ class Vehicle(CommandHandling, MissionProtocol, OffboardControl, VehicleServices
         self.setpoint: Setpoint | None = None  # the last OFFBOARD setpoint
         self.fence_breached = False  # in breach of its own uploaded fence at the last check
         self.force_disarmed = False  # motors cut in the air: down, but the link stays up (as PX4)
-        self.counters = {"commands": 0, "commands_rejected": 0, "protocol_drops": 0, "mission_uploads": 0}
+        self.counters = {"commands": 0, "commands_rejected": 0, "protocol_drops": 0, "mission_uploads": 0,
+                         "offboard_losses": 0, "offboard_setpoints": 0}
         self._apply_limits()
 
     # -- helpers -----------------------------------------------------------------------------------------------
