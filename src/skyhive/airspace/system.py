@@ -47,6 +47,8 @@ from skyhive.airspace.config import (
     RfDirectionFinder,
 )
 from skyhive.airspace.evaluate import gospa
+from skyhive.airspace.identity import AircraftBook
+from skyhive.airspace.ledger import IntruderLedger
 from skyhive.airspace.tracker import BearingScan, Scan, Tracker, TrackerConfig, polar_to_cartesian
 from skyhive.systems import Phase, TickContext
 
@@ -67,6 +69,7 @@ SWARM_MATCH_M = 50.0  # a track within this of an own drone's telemetry is that 
 SWARM_MATCH_DV = 5.0  # m/s: and its velocity within this (plus 3 sigma of the track's velocity)
 LABEL_HOLD_S = 10.0  # an identity stays on a track this long after its last match
 RID_MATCH_M = 60.0  # Remote ID claim <-> track association distance
+RID_SIGMA_M = (10.0, 10.0, 15.0)  # Remote ID position accuracy fed to the tracker (ASTM F3411 "< 10 m" class)
 ADSB_MATCH_M = 250.0
 SPOOF_AFTER_S = 4.0  # a claim unconfirmed by radar this long (while covered) is flagged
 TTZ_STEP_S = 0.25  # time-to-zone resolution
@@ -254,6 +257,8 @@ class Alert:
     time_to_zone_s: float | None = None
     label: str = "unknown"
     identity: str = ""
+    aircraft_id: int = 0  # the aircraft (identity.AircraftBook) the alert is about; tracks of it share the alert
+    tracks: list[int] = field(default_factory=list)
     acknowledged: bool = False
     active: bool = True
     history: list[tuple[float, str]] = field(default_factory=list)
@@ -364,6 +369,11 @@ class AirspacePicture:
         self.truth_first_inside: dict[tuple[int, str], float] = {}  # (intruder, zone) -> true entry time
         self.identified: dict[str, float] = {}  # uas_id -> first time a track of that intruder carried it
         self.scan_count = 0
+        self.aircraft = AircraftBook()  # track -> aircraft (re-born tracks keep their aircraft and alert)
+        self.track_aircraft: dict[int, int] = {}
+        self.ledger = IntruderLedger(self.intruders.names)  # evaluation: the per-intruder table
+        self.unknown_tracks_max = 0
+        self.unknown_aircraft_max = 0
 
     def track_state(self, t: float) -> F64:
         """Track states (T, 6) with positions extrapolated from the last fused measurement time to ``t`` (the
@@ -635,15 +645,34 @@ class AirspaceTrack:
             if scan.covers is not None:  # a camera scan: reports that updated (or started) a track
                 pic.camera_fused += int((res.det_track >= 0).sum())
             if scan.truth is not None:  # evaluation bookkeeping: the last truth behind each non-swarm track
+                intr = scan.truth // LABEL_SCALE == KIND_INTRUDER
+                pic.ledger.detected(scan.t, (scan.truth[intr] % LABEL_SCALE).tolist())
                 keep = (res.det_track >= 0) & (scan.truth // LABEL_SCALE != KIND_SWARM)
                 for tid, lab in zip(res.det_track[keep].tolist(), scan.truth[keep].tolist(), strict=True):
                     pic.track_truth[tid] = lab
+                    if lab // LABEL_SCALE == KIND_INTRUDER:
+                        pic.ledger.followed(tid, lab % LABEL_SCALE)
                 clutter = (res.det_track >= 0) & (scan.truth < 0)
                 for tid in res.det_track[clutter].tolist():
                     pic.track_truth.setdefault(tid, -1)
         self._identify(ctx)
+        self._aircraft(ctx.t)
         self._alerts(ctx.t)
         self._score(ctx)
+
+    def _aircraft(self, t: float) -> None:
+        """Tracks -> aircraft (re-born tracks keep their aircraft), and the evaluation's per-intruder table."""
+        pic, tr = self.pic, self.pic.tracker
+        conf = np.flatnonzero(tr.confirmed())
+        ids = tr.ids[conf].tolist()
+        idents = [pic.track_identity.get(i, "") for i in ids]
+        pic.track_aircraft = pic.aircraft.update(t, tr.ids[conf], pic.track_state(t)[conf], idents)
+        labels = [pic.track_label.get(i, "unknown") for i in ids]
+        unknown = [pic.track_aircraft[i] for i, lb in zip(ids, labels, strict=True) if lb == "unknown"]
+        pic.unknown_tracks_max = max(pic.unknown_tracks_max, len(unknown))
+        pic.unknown_aircraft_max = max(pic.unknown_aircraft_max, len(set(unknown)))
+        pic.ledger.picture(t, [(i, pic.track_aircraft[i], f"{lb} {who}".strip())
+                               for i, lb, who in zip(ids, labels, idents, strict=True)])
 
     def _due(self, ctx: TickContext) -> list[Scan | BearingScan]:
         """The scans to fuse now, in time order: everything observed at least ``fusion_lag`` ago (the
@@ -748,13 +777,15 @@ class AirspaceTrack:
     def _raise(self, t: float, kind: str, tid: int, target: str, severity: str, ttz: float | None) -> None:
         pic = self.pic
         family = "zone" if kind in ("approach", "incursion") else kind
-        key = (tid, target, family)
+        aircraft = pic.track_aircraft.get(tid, -tid)
+        key = (aircraft, target, family)  # one alert per aircraft (not per track) and zone
         a = pic.alert_index.get(key)
         label = pic.track_label.get(tid, "unknown")
         if a is None:
             a = Alert(len(pic.alerts) + 1, kind, tid, target, severity, t, t, ttz, label,
-                      pic.track_identity.get(tid, ""))
+                      pic.track_identity.get(tid, ""), aircraft, [tid])
             a.history.append((t, kind))
+            pic.ledger.alerted(t, tid)
             pic.alerts.append(a)
             pic.alert_index[key] = a
             pic.new_alerts.append(a)
@@ -766,6 +797,8 @@ class AirspaceTrack:
             return
         a.last_t = t
         a.active = True
+        if tid not in a.tracks:
+            a.tracks.append(tid)
         if kind != a.kind and kind == "incursion":
             a.kind, a.severity = kind, severity
             a.history.append((t, kind))
@@ -862,6 +895,11 @@ class AirspaceTrack:
             "alerts_total": len(pic.alerts),
             "alerts_by_kind": dict(Counter(a.kind for a in pic.alerts)),
             **scores,
+            "track_identity_swaps": pic.ledger.swaps + pic.aircraft.swaps,
+            "track_rebirths_joined": pic.aircraft.rebirths,
+            "unknown_tracks_max": pic.unknown_tracks_max,
+            "unknown_aircraft_max": pic.unknown_aircraft_max,
+            "intruders": pic.ledger.summary(),
             "alerts": [a.summary() for a in pic.alerts[:50]],
         }
 
@@ -897,7 +935,9 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
       time-to-zone first within the warning time; negative when the track predicted it earlier) and
       ``incursion`` (the first escalation to incursion) against ``entered[(i, z)]`` (the true entry);
     * a false alert: an alert of any kind on a track whose truth is not an intruder (clutter, one of the swarm's
-      own drones, a manned aircraft); per hour of simulated time.
+      own drones, a manned aircraft), or a duplicate: a second (third...) alert of one family (zone, near-manned)
+      on the same intruder and target, raised by a fragment of its track or an identity swap; per hour of
+      simulated time (``alerts_duplicate`` and ``alerts_on_non_intruders`` give the two parts).
     """
     latency: dict[str, list[float]] = {"approach": [], "incursion": []}
     for kind, truth_t in (("approach", due), ("incursion", entered)):
@@ -910,7 +950,17 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
                 first = [t for a in mine for t, k in a.history if k == "incursion"]
             if first:
                 latency[kind].append(min(first) - t0)
-    false = [a for a in alerts if track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER]
+    wrong = [a for a in alerts if track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER]
+    seen: set[tuple[int, str, str]] = set()
+    duplicate = 0
+    for a in sorted(alerts, key=lambda a: (a.first_t, a.alert_id)):
+        lab = track_truth.get(a.track_id, -1)
+        if lab // LABEL_SCALE != KIND_INTRUDER:
+            continue
+        key = (lab, a.target, "zone" if a.kind in ("approach", "incursion") else a.kind)
+        duplicate += key in seen
+        seen.add(key)
+    n_false = len(wrong) + duplicate
     hours = max(duration_s, 1e-9) / 3600.0
     missed = sum(1 for key in entered if not any(
         a.target == key[1] and track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + key[0]
@@ -920,8 +970,10 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
         return round(float(np.mean(v)), 2) if v else None
 
     return {
-        "alerts_false": len(false),
-        "false_alerts_per_hour": round(len(false) / hours, 2),
+        "alerts_false": n_false,
+        "alerts_duplicate": duplicate,
+        "alerts_on_non_intruders": len(wrong),
+        "false_alerts_per_hour": round(n_false / hours, 2),
         "alert_latency_s": {k: mean(v) for k, v in latency.items()},
         "alert_latency_mean_s": mean(latency["approach"]),  # first alert vs the first true condition
         "incursions_true": len(entered),
