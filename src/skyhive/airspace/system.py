@@ -577,6 +577,8 @@ class AirspaceCameras:
         return {
             "camera_frames": sum(c.frames for c in cams),
             "camera_detections": sum(c.detections for c in cams),
+            "camera_false_alarms": sum(c.false_alarms for c in cams),
+            "camera_detections_capped": sum(c.capped for c in cams),
             "camera_reports_received": received,
             "camera_reports_late": sum(c.late for c in cams),
             "camera_reports_fused": self.pic.camera_fused,
