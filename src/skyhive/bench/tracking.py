@@ -88,10 +88,13 @@ class SkyhiveParams:
     q_cv: float = 0.05
     q_manoeuvre: float = 20.0
     confirm_score: float = 8.0
+    tentative_delete_score: float = -4.0
+    init_speed_sigma: float = 25.0
 
     def config(self, method: str, pd: float) -> TrackerConfig:
         return TrackerConfig(method=method, pd=pd, q_cv=self.q_cv, q_manoeuvre=self.q_manoeuvre,  # type: ignore[arg-type]
-                             confirm_score=self.confirm_score)
+                             confirm_score=self.confirm_score, tentative_delete_score=self.tentative_delete_score,
+                             init_speed_sigma=self.init_speed_sigma)
 
 
 @dataclass
