@@ -71,20 +71,25 @@ def descend(start: Any, grid: dict[str, list[Any]], cost: Callable[[Any], float]
 
 
 def tune_case(case: Case, tuned: Tuned, seeds: tuple[int, ...], n_scans: int, log: Callable[[str], None],
-              which: str = "all", budget_s: float = 120.0, scale: bool = False) -> None:
+              which: str = "all", budget_s: float = 120.0, scale: bool = False, passes: int = 2) -> None:
     scenes = [case.scene(s, n_scans) for s in seeds]
     for method in ("gnn", "jpda") if which in ("all", "skyhive") else ():
+        if f"{method}|{case.key}" in tuned.skyhive:
+            continue
         def sky_cost(p: SkyhiveParams, method: str = method) -> float:
             return float(np.mean([score_run(sc.truth, run_skyhive(sc, method, p)[1]).gospa_mean for sc in scenes]))
 
         t0 = time.process_time()
-        best, c, seen = descend(SkyhiveParams(), SKYHIVE_GRID, sky_cost)
+        best, c, seen = descend(SkyhiveParams(), SKYHIVE_GRID, sky_cost, passes)
         tuned.skyhive[f"{method}|{case.key}"] = best
         log(f"{case.key} skyhive {method}: {best} GOSPA {c:.1f} ({len(seen)} runs, {time.process_time() - t0:.0f} s)")
     if which not in ("all", "stonesoup"):
         return
     inputs = [stonesoup_inputs(sc) for sc in scenes]
     for method in ("gnn", "jpda"):
+        if f"{method}|{case.key}" in tuned.stonesoup:
+            continue
+
         def ss_cost(p: StoneSoupParams, method: str = method) -> float:
             out = []
             for sc, inp in zip(scenes, inputs, strict=True):
@@ -103,7 +108,7 @@ def tune_case(case: Case, tuned: Tuned, seeds: tuple[int, ...], n_scans: int, lo
                 log(f"{case.key} Stone Soup jpda: not tuned (too slow), reuses {reuse}")
                 continue
         best_ss, c, seen = descend(start, STONESOUP_GRID_SCALE if scale else STONESOUP_GRID, ss_cost,
-                                   passes=1 if scale else 2)
+                                   passes=1 if scale else passes)
         tuned.stonesoup[f"{method}|{case.key}"] = best_ss
         log(f"{case.key} Stone Soup {method}: {best_ss} GOSPA {c:.1f} ({len(seen)} runs, "
             f"{time.process_time() - t0:.0f} s)")
@@ -114,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).with_name("tracking_tuned.json"))
     ap.add_argument("--only", default="", help="substring of the case keys to tune (default: all)")
     ap.add_argument("--which", choices=["all", "skyhive", "stonesoup"], default="all")
+    ap.add_argument("--passes", type=int, default=2, help="coordinate-descent passes (the same for every tracker)")
     args = ap.parse_args(argv)
     tuned = Tuned.from_json(json.loads(args.out.read_text())) if args.out.exists() else Tuned()
 
@@ -126,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         big = case in SCALE
         # the scale cases are costly for Stone Soup: one tuning seed, fewer scans
         tune_case(case, tuned, TUNE_SEEDS[:1] if big else TUNE_SEEDS, 15 if big else TUNE_SCANS, log,
-                  which=args.which, scale=big)
+                  which=args.which, scale=big, passes=args.passes)
         if args.out.exists():  # another tuner (the other family) may have written meanwhile: merge
             old = Tuned.from_json(json.loads(args.out.read_text()))
             if args.which == "skyhive":
