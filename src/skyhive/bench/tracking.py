@@ -151,7 +151,7 @@ def _pda_deleter(steps: int) -> Any:
     from stonesoup.types.hypothesis import SingleHypothesis
     from stonesoup.types.update import Update
 
-    class MissedStepsDeleter(Deleter):  # type: ignore[misc]
+    class MissedStepsDeleter(Deleter):
         time_steps: int = Property(doc="steps without a detection-dominated update before deletion")
 
         def check_for_deletion(self, track: Any, **kwargs: Any) -> bool:
@@ -338,12 +338,13 @@ def run(quick: bool) -> BenchTable:
             head = [f"{case.n_targets}/{case.clutter:g}", f"{case.pd:g}", f"{case.manoeuvre:g}", label,
                     f"{m.ms_mean:.2f}", f"{m.ms_p95:.2f}"]
             if m.score is None:
-                table.rows.append(head + [f"stopped after {m.scans_done} of {m.scans_total} scans", "", "", ""])
+                table.rows.append([*head, f"stopped after {m.scans_done} of {m.scans_total} scans", "", "", ""])
             else:
                 s = m.score
-                table.rows.append(head + [f"{s.gospa_mean:.0f}", f"{s.gospa_localisation:.0f} / {s.gospa_missed:.0f}"
-                                          f" / {s.gospa_false:.0f}", f"{s.mota:.3f}", f"{s.idf1:.3f}"])
-    untuned = [c.key for c in cases if f"gnn|{c.key}" not in tuned.skyhive or f"gnn|{c.key}" not in tuned.stonesoup]
+                parts = f"{s.gospa_localisation:.0f} / {s.gospa_missed:.0f} / {s.gospa_false:.0f}"
+                table.rows.append([*head, f"{s.gospa_mean:.0f}", parts, f"{s.mota:.3f}", f"{s.idf1:.3f}"])
+    untuned = [c.key for c in cases
+               if f"gnn|{c.key}" not in tuned.skyhive or f"gnn|{c.key}" not in tuned.stonesoup]
     if untuned:
         table.notes.append("no tuned parameters for " + ", ".join(untuned) + " (run `python -m "
                            "skyhive.bench.tracking_tune`): defaults used")
