@@ -670,6 +670,8 @@ class AirspaceTrack:
                 pic.ledger.detected(scan.t, (scan.truth[intr] % LABEL_SCALE).tolist())
                 keep = (res.det_track >= 0) & (scan.truth // LABEL_SCALE != KIND_SWARM)
                 for tid, lab in zip(res.det_track[keep].tolist(), scan.truth[keep].tolist(), strict=True):
+                    if lab < 0 and pic.track_truth.get(tid, -1) >= 0:
+                        continue  # a false alarm that updated a real aircraft's track does not make it clutter
                     pic.track_truth[tid] = lab
                     if lab // LABEL_SCALE == KIND_INTRUDER:
                         pic.ledger.followed(tid, lab % LABEL_SCALE)
