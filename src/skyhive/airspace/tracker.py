@@ -334,6 +334,7 @@ class Tracker:
         self.stats["scans"] += 1
         self.stats["detections"] += D
         lam = scan.clutter_density if scan.clutter_density is not None else c.clutter_density
+        lam = max(lam, 1e-15)  # a scan that states no clutter at all: still a finite likelihood ratio
         pd = float(np.clip(scan.pd, 1e-3, 1 - 1e-3)) if scan.pd is not None else c.pd
         det_track = np.full(D, -1, np.int64)
         T = self.n

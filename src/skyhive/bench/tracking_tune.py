@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="substring of the case keys to tune (default: all)")
     ap.add_argument("--which", choices=["all", "skyhive", "stonesoup"], default="all")
     ap.add_argument("--passes", type=int, default=2, help="coordinate-descent passes (the same for every tracker)")
+    ap.add_argument("--light", action="store_true",
+                    help="Stone Soup's costly cases: one seed, 20 scans, the short grid (q from the base case)")
     args = ap.parse_args(argv)
     tuned = Tuned.from_json(json.loads(args.out.read_text())) if args.out.exists() else Tuned()
 
@@ -131,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         big = case in SCALE
         # the scale cases are costly for Stone Soup: one tuning seed, fewer scans
-        tune_case(case, tuned, TUNE_SEEDS[:1] if big else TUNE_SEEDS, 15 if big else TUNE_SCANS, log,
-                  which=args.which, scale=big, passes=args.passes)
+        light = big or args.light
+        tune_case(case, tuned, TUNE_SEEDS[:1] if light else TUNE_SEEDS, (15 if big else 20) if light else TUNE_SCANS,
+                  log, which=args.which, scale=light, passes=args.passes)
         if args.out.exists():  # another tuner (the other family) may have written meanwhile: merge
             old = Tuned.from_json(json.loads(args.out.read_text()))
             if args.which == "skyhive":
