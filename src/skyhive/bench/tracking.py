@@ -113,6 +113,13 @@ class Tuned:
         return cls({k: SkyhiveParams(**v) for k, v in data.get("skyhive", {}).items()},
                    {k: StoneSoupParams(**v) for k, v in data.get("stonesoup", {}).items()})
 
+    def stonesoup_for(self, method: str, case: Case) -> StoneSoupParams | None:
+        """The case's tuned parameters, or the base case's when the case was not tuned (said in the table notes)."""
+        return self.stonesoup.get(f"{method}|{case.key}") or self.stonesoup.get(f"{method}|{BASE.key}")
+
+    def skyhive_for(self, method: str, case: Case) -> SkyhiveParams | None:
+        return self.skyhive.get(f"{method}|{case.key}") or self.skyhive.get(f"{method}|{BASE.key}")
+
     @classmethod
     def load(cls) -> Tuned:
         try:
@@ -289,11 +296,11 @@ def measure(case: Case, tracker: str, tuned: Tuned, seeds: tuple[int, ...], n_sc
     for seed in seeds:
         sc = case.scene(seed, n_scans)
         if family == "skyhive":
-            params = None if tracker.endswith("default") else tuned.skyhive.get(f"{method}|{case.key}")
+            params = None if tracker.endswith("default") else tuned.skyhive_for(method, case)
             t, est = run_skyhive(sc, method, params)
             done = True
         else:
-            t, est, done = run_stonesoup(sc, method, tuned.stonesoup.get(f"{method}|{case.key}"), budget_s)
+            t, est, done = run_stonesoup(sc, method, tuned.stonesoup_for(method, case), budget_s)
         times += t
         done_scans += len(t)
         if done:
@@ -309,7 +316,7 @@ def measure(case: Case, tracker: str, tuned: Tuned, seeds: tuple[int, ...], n_sc
 TRACKERS = ("skyhive gnn default", "skyhive gnn", "skyhive jpda", "stonesoup gnn", "stonesoup jpda")
 
 
-def run(quick: bool, only: str = "") -> BenchTable:
+def run(quick: bool, only: str = "", trackers: tuple[str, ...] = ()) -> BenchTable:
     """The sweep (``quick``: two cases, one seed, 15 scans); ``only``: comma-separated substrings of case keys."""
     n_scans = 15 if quick else 40
     cases = SWEEP[:2] if quick else SWEEP + SCALE
@@ -317,6 +324,7 @@ def run(quick: bool, only: str = "") -> BenchTable:
         cases = [c for c in cases if any(part in c.key for part in only.split(","))]
     seeds = REPORT_SEEDS[:1] if quick else REPORT_SEEDS
     budget = 30.0 if quick else 150.0
+    scale_budget = 30.0 if quick else 60.0
     table = BenchTable(
         title=f"Multi-target tracking, skyhive vs Stone Soup tuned per case ({n_scans} scans x {len(seeds)} seeds, "
               f"{NOISE_M:.0f} m noise, 1 s scans; CPU ms per scan)",
@@ -330,12 +338,13 @@ def run(quick: bool, only: str = "") -> BenchTable:
         table.notes.append("Stone Soup not installed (pip install 'skyhive[bench]'): only skyhive measured")
     tuned = Tuned.load()
     for case in cases:
-        for tracker in TRACKERS:
+        for tracker in trackers or TRACKERS:
             if tracker.startswith("stonesoup") and not have_ss:
                 continue
             if case in SCALE and tracker == "stonesoup jpda" and quick:
                 continue
-            m = measure(case, tracker, tuned, seeds[:1] if case in SCALE else seeds, n_scans, budget)
+            big = case in SCALE
+            m = measure(case, tracker, tuned, seeds[:1] if big else seeds, n_scans, scale_budget if big else budget)
             label = (tracker.replace("stonesoup", "Stone Soup").replace("gnn", "GNN").replace("jpda", "JPDA")
                      .replace(" default", " (defaults)"))
             head = [f"{case.n_targets}/{case.clutter:g}", f"{case.pd:g}", f"{case.manoeuvre:g}", label,
@@ -346,16 +355,17 @@ def run(quick: bool, only: str = "") -> BenchTable:
                 s = m.score
                 parts = f"{s.gospa_localisation:.0f} / {s.gospa_missed:.0f} / {s.gospa_false:.0f}"
                 table.rows.append([*head, f"{s.gospa_mean:.0f}", parts, f"{s.mota:.3f}", f"{s.idf1:.3f}"])
-    untuned = [c.key for c in cases
-               if f"gnn|{c.key}" not in tuned.skyhive or f"gnn|{c.key}" not in tuned.stonesoup]
+    untuned = [f"{fam} {m} {c.key}" for c in cases for fam, book in (("skyhive", tuned.skyhive),
+                                                                       ("Stone Soup", tuned.stonesoup))
+               for m in ("gnn", "jpda") if f"{m}|{c.key}" not in book]
     if untuned:
-        table.notes.append("no tuned parameters for " + ", ".join(untuned) + " (run `python -m "
-                           "skyhive.bench.tracking_tune`): defaults used")
+        table.notes.append("not tuned for their case (the base case's parameters used): " + "; ".join(untuned))
     table.notes.append("parameters tuned per case on seeds never reported (skyhive.bench.tracking_tune); reported "
                        f"seeds {', '.join(map(str, seeds))} (scale cases: the first only)")
     table.notes.append("GOSPA p=1, c=100 m, alpha=2, summed over targets, mean over scans 6..end; MOTA/IDF1 with a "
                        "50 m match threshold; figures are means over the seeds")
-    table.notes.append(f"Stone Soup runs stop after {budget:.0f} CPU s (reported as stopped, not extrapolated)")
+    table.notes.append(f"Stone Soup runs stop after {budget:.0f} CPU s ({scale_budget:.0f} s in the scale cases; "
+                       "reported as stopped, not extrapolated)")
     return table
 
 
@@ -366,8 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="skyhive vs Stone Soup tracking sweep (part of it with --only)")
     ap.add_argument("--only", default="")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--trackers", default="", help=f"comma-separated, of: {', '.join(TRACKERS)}")
     args = ap.parse_args(argv)
-    table = run(args.quick, args.only)
+    table = run(args.quick, args.only, tuple(t for t in args.trackers.split(",") if t))
     print("| " + " | ".join(table.columns) + " |")
     print("|" + "---|" * len(table.columns))
     for row in table.rows:
