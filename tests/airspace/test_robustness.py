@@ -5,20 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skyhive.airspace.evaluate import generate, score_run
+from skyhive.airspace.evaluate import generate, run_tracker, score_run
 from skyhive.airspace.tracker import Scan, Tracker, TrackerConfig
 
 
 def run(cfg: TrackerConfig, pd: float, seed: int) -> tuple[float, float, float]:
     sc = generate(15, 20, pd=pd, n_scans=40, seed=seed)
-    tr = Tracker(cfg)
-    est = []
-    for scan in sc.scans:
-        scan.clutter_density = sc.clutter_density
-        tr.process(scan)
-        m = tr.confirmed()
-        est.append((tr.ids[m], tr.x[m, :3]))
-    s = score_run(sc.truth, est, skip=10)
+    s = score_run(sc.truth, run_tracker(Tracker(cfg), sc), skip=10)
     return s.missed_mean, s.false_tracks_mean, s.idf1
 
 

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from skyhive.airspace.tracker import Scan
+from skyhive.airspace.tracker import Scan, Tracker
 
 F64 = NDArray[np.float64]
 
@@ -79,6 +79,17 @@ def generate(n_targets: int, clutter_per_scan: float, pd: float = 0.9, noise_m: 
         scans.append(Scan(t=float(t), z=z[perm], R=R, truth=who[perm]))
     coop = rng.random(N) < rid_share
     return TrackingScenario(times.astype(np.float64), truth, scans, coop, (lo, hi), clutter_per_scan / volume, pd)
+
+
+def run_tracker(tracker: Tracker, sc: TrackingScenario) -> list[tuple[NDArray[np.int64], F64]]:
+    """Every scan of ``sc`` through ``tracker`` (told the scene's clutter density): the confirmed tracks after each."""
+    est = []
+    for scan in sc.scans:
+        scan.clutter_density = sc.clutter_density
+        tracker.process(scan)
+        m = tracker.confirmed()
+        est.append((tracker.ids[m], tracker.x[m, :3]))
+    return est
 
 
 @dataclass
