@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from skyhive.airspace.identity import AircraftBook
-from skyhive.airspace.system import KIND_INTRUDER, LABEL_SCALE, AirspacePicture
+from skyhive.airspace.picture import AirspacePicture
+from skyhive.airspace.sensors import KIND_INTRUDER, LABEL_SCALE
 from skyhive.scenario.load import scenario_from_dict
 from skyhive.sim import Simulation
 from tests.airspace.scenarios import watch_scenario
@@ -14,7 +15,7 @@ from tests.conftest import ll
 
 
 def pic_of(sim: Simulation) -> AirspacePicture:
-    pic = sim.airspace  # type: ignore[attr-defined]
+    pic = sim.airspace
     assert isinstance(pic, AirspacePicture)
     return pic
 

@@ -11,7 +11,7 @@ import pytest
 
 from skyhive.airspace.camera import nearest_per_target
 from skyhive.airspace.config import Camera
-from skyhive.airspace.system import AirspacePicture
+from skyhive.airspace.picture import AirspacePicture
 from skyhive.scenario.load import scenario_from_dict
 from skyhive.sim import Simulation
 from tests.conftest import BASE, ll
@@ -34,7 +34,7 @@ def camera_swarm(rate: float, intruders: int = 0, duration: float = 60.0) -> dic
 
 
 def pic_of(sim: Simulation) -> AirspacePicture:
-    pic = sim.airspace  # type: ignore[attr-defined]
+    pic = sim.airspace
     assert isinstance(pic, AirspacePicture)
     return pic
 

@@ -1,29 +1,22 @@
-"""The safety filter between intent and command, and the monitor that counts what got through.
+"""The safety filter between intent and command: the one layer every command passes.
 
-The filter is a set of closed-form control-barrier constraints, each of the
-form ``n . u >= -gamma * h``: the velocity ``u`` may close a safety gap ``h``
-along direction ``n`` no faster than ``gamma * h`` (gamma = 1 / horizon_s), so
-gaps shrink at most exponentially and never cross zero in continuous time.
+Every drone's command is solved by the drone itself (``flight/separation.py``) from its own state and its
+neighbours' broadcast states, under closed-form barrier constraints of the form ``n . u >= minimum``:
 
-* Drone-drone separation: pairwise reciprocal barriers (Wang, Ames & Egerstedt,
-  "Safety barrier certificates for collisions-free multirobot systems",
-  IEEE T-RO 2017): for a pair closer than the look radius, h = distance -
-  separation and each drone takes half of the required correction.  It is the
-  decentralised, closed-form counterpart of ORCA's half-plane constraints:
-  each drone needs only its neighbours' positions and velocities.
-* Manned aircraft: the drone alone gives way.  Its horizontal distance must
-  stay above the well-clear radius while it is inside the vertical band, and
-  when an aircraft approaches inside the band the drone also leaves the band
-  vertically (away from the aircraft's altitude) at its full climb/descent
-  rate, since it usually cannot outrun an aircraft.
-* Geofences: a horizontal barrier to the boundary of each active prism (the
-  keep-in fence that best contains the drone; every keep-out fence whose
-  altitude band the drone is in) and vertical barriers to ceilings and floors.
+* Drone-drone separation: reciprocal, braking- and lag-aware barriers shared ORCA-style between the two
+  drones of a pair, met along a tilted direction (right-hand turn, one climbs and one descends) so dense and
+  symmetric encounters never stall (docs/flight.md, "Tactical separation").
+* Manned aircraft: the drone alone gives way.  Its horizontal distance must stay above the well-clear radius
+  while it is inside the vertical band, and when an aircraft approaches inside the band the drone also leaves
+  the band vertically (away from the aircraft's altitude) at its full climb/descent rate, since it usually
+  cannot outrun an aircraft.
+* Geofences: a horizontal barrier to the boundary of each active prism (the keep-in fence that best contains
+  the drone; every keep-out fence whose altitude band the drone is in), exact however deep inside a drone is,
+  and vertical barriers to ceilings and floors, all braking-aware.
 
-Fences are applied last, so when constraints conflict a drone keeps out of
-forbidden airspace before it keeps its distance from other drones.  Speed
-limits clip the result.  Every neighbour question goes through the shared
-spatial index.
+Fences and limits are applied last in each round, so when constraints conflict a drone keeps out of
+forbidden airspace before it keeps its distance from other drones.  Every neighbour question goes through the
+shared spatial index.
 """
 
 from __future__ import annotations
@@ -31,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skyhive.flight.separation import neighbour_constraints, solve_velocities
+from skyhive.flight.separation import BRAKE_SHARE_CAP, neighbour_constraints, solve_velocities
 from skyhive.geo.fences import FenceSet
 from skyhive.scenario.models import Safety
 from skyhive.systems import Phase, TickContext
@@ -43,15 +36,9 @@ SEPARATION_BUFFER = 1.25  # the filter keeps 1.25 x separation_m; the monitor co
 TILT_HORIZONTAL = 0.6  # right-hand turn per unit of correction (liveness)
 TILT_VERTICAL = 0.8  # climb / descend per unit of correction (vertical resolution)
 LAG_TICKS = 1.5  # ticks before a new command shows in the velocity (the barrier leads the velocity loop)
+LOOK_MARGIN_M = 5.0  # what a tick of full acceleration adds to the closing distance
 RIGHT_OF_WAY_WEIGHT = 1.0 / 3.0  # returning and landing drones take a quarter of a pair's correction
 BAND_MARGIN_M = 15.0
-
-
-def _scatter(u: F64, idx: NDArray[np.int64], vec: F64) -> None:
-    """u[idx] += vec, summing repeated indices (faster than np.add.at)."""
-    n = u.shape[0]
-    for ax in range(vec.shape[1]):
-        u[:, ax] += np.bincount(idx, vec[:, ax], minlength=n)
 
 
 class Constraints:
@@ -114,11 +101,12 @@ class SafetyFilter:
         self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min())
         # the look radius covers every pair that could need to act now: the closing distance the barrier's
         # time constant allows, or the distance two drones at full speed head-on need to stop
-        self.brake = 2.0 * float(drones.max_accel.min(initial=1.0))
-        self.lag_max = float(drones.tau.max(initial=0.0))
+        # the slowest pair brakes together at 2 x its acceleration limit, shared among up to BRAKE_SHARE_CAP^2
+        # neighbours; the look radius covers every pair that could need to act now at full closing speed
+        self.brake = 2.0 * float(drones.max_accel.min()) / BRAKE_SHARE_CAP if drones.n else 4.0
         v_close = 2.0 * self.vmax
-        stop_m = v_close * (self.lag_max + 0.2) + v_close**2 / (2.0 * self.brake)
-        self.look_m = self.target_sep + max(v_close / self.gamma, stop_m)
+        stop_m = v_close * LAG_TICKS * 0.2 + v_close**2 / (2.0 * self.brake)
+        self.look_m = self.target_sep + max(v_close / self.gamma, stop_m) + LOOK_MARGIN_M
         self.floor_clear_m = 2.0 * cfg.separation_m
         self.dt = 0.1  # set from the tick
         self.corrected = 0
