@@ -90,6 +90,16 @@ def summary_table(metrics: dict[str, Any]) -> Table:
     return table
 
 
+def intruder_table(rows: list[dict[str, Any]]) -> Table:
+    """The per-intruder table of an airspace run (first detected, tracked, alerted; identified as)."""
+    table = Table(title="intruders", title_justify="left")
+    for col in rows[0]:
+        table.add_column(col.replace("_", " "), justify="left" if col in ("intruder", "identified_as") else "right")
+    for row in rows:
+        table.add_row(*["-" if v is None else str(v) for v in row.values()])
+    return table
+
+
 @app.command()
 def run(
     scenario: ScenarioArg,
@@ -139,7 +149,9 @@ def run(
             recorder.close()
     metrics = sim.metrics
     metrics["interrupted"] = interrupted
-    console.print(summary_table(metrics))
+    console.print(summary_table({k: v for k, v in metrics.items() if k != "intruders"}))
+    if metrics.get("intruders"):
+        console.print(intruder_table(metrics["intruders"]))
     summary.parent.mkdir(parents=True, exist_ok=True)
     write_summary_json(summary, metrics)
     console.print(f"summary written to {summary}" + (f"; log written to {record}" if record else ""))

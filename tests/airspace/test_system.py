@@ -215,5 +215,7 @@ def test_alert_scores_arithmetic() -> None:
     out = alert_scores([a1, a2, *false, nm], truth, {(0, "z"): 25.0, (1, "z"): 60.0},
                        {(0, "z"): 70.0, (1, "z"): 95.0}, 1800.0)
     assert out["alert_latency_s"] == {"approach": 5.0, "incursion": 1.5}
-    assert out["alerts_false"] == 3 and out["false_alerts_per_hour"] == 6.0
+    # a2 is a second zone alert on intruder 0: a duplicate, counted as false with the three on non-intruders
+    assert out["alerts_duplicate"] == 1 and out["alerts_on_non_intruders"] == 3
+    assert out["alerts_false"] == 4 and out["false_alerts_per_hour"] == 8.0
     assert out["incursions_true"] == 2 and out["incursions_missed"] == 1

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from skyhive.airspace.evaluate import MotAccumulator, generate, gospa, ospa, score_run
+from skyhive.airspace.evaluate import MotAccumulator, generate, gospa, ospa, run_tracker, score_run
 from skyhive.airspace.tracker import BearingScan, Scan, Tracker, TrackerConfig, polar_to_cartesian
 
 NOISE = 10.0
@@ -113,14 +113,7 @@ def test_extreme_clutter_false_tracks_are_rare_and_short() -> None:
 
 def test_high_clutter_with_targets_keeps_false_tracks_rare() -> None:
     sc = generate(30, 500, n_scans=40, seed=3)
-    tr = Tracker()
-    est = []
-    for s in sc.scans:
-        s.clutter_density = sc.clutter_density
-        tr.process(s)
-        m = tr.confirmed()
-        est.append((tr.ids[m], tr.x[m, :3]))
-    score = score_run(sc.truth, est)
+    score = score_run(sc.truth, run_tracker(Tracker(), sc))
     assert score.false_tracks_mean < 0.5
     assert score.missed_mean < 6.0  # of 30; confirmation takes longer when a gate holds clutter every scan
 

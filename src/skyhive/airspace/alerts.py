@@ -40,6 +40,8 @@ class Alert:
     time_to_zone_s: float | None = None
     label: str = "unknown"
     identity: str = ""
+    aircraft_id: int = 0  # the aircraft (identity.AircraftBook) the alert is about; tracks of it share the alert
+    tracks: list[int] = field(default_factory=list)
     acknowledged: bool = False
     active: bool = True
     history: list[tuple[float, str]] = field(default_factory=list)
@@ -98,13 +100,15 @@ def raise_alert(pic: AirspacePicture, t: float, kind: str, tid: int, target: str
                 ttz: float | None) -> None:
     """Raise an alert once per (track, target, kind family); update it while it lasts, escalate to incursion."""
     family = "zone" if kind in ("approach", "incursion") else kind
-    key = (tid, target, family)
+    aircraft = pic.track_aircraft.get(tid, -tid)
+    key = (aircraft, target, family)  # one alert per aircraft (not per track) and zone
     a = pic.alert_index.get(key)
     label = pic.track_label.get(tid, "unknown")
     if a is None:
         a = Alert(len(pic.alerts) + 1, kind, tid, target, severity, t, t, ttz, label,
-                  pic.track_identity.get(tid, ""))
+                  pic.track_identity.get(tid, ""), aircraft, [tid])
         a.history.append((t, kind))
+        pic.ledger.alerted(t, tid)
         pic.alerts.append(a)
         pic.alert_index[key] = a
         pic.new_alerts.append(a)
@@ -116,6 +120,8 @@ def raise_alert(pic: AirspacePicture, t: float, kind: str, tid: int, target: str
         return
     a.last_t = t
     a.active = True
+    if tid not in a.tracks:
+        a.tracks.append(tid)
     if kind != a.kind and kind == "incursion":
         a.kind, a.severity = kind, severity
         a.history.append((t, kind))
@@ -192,7 +198,9 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
       time-to-zone first within the warning time; negative when the track predicted it earlier) and
       ``incursion`` (the first escalation to incursion) against ``entered[(i, z)]`` (the true entry);
     * a false alert: an alert of any kind on a track whose truth is not an intruder (clutter, one of the swarm's
-      own drones, a manned aircraft); per hour of simulated time.
+      own drones, a manned aircraft), or a duplicate: a second (third...) alert of one family (zone, near-manned)
+      on the same intruder and target, raised by a fragment of its track or an identity swap; per hour of
+      simulated time (``alerts_duplicate`` and ``alerts_on_non_intruders`` give the two parts).
     """
     latency: dict[str, list[float]] = {"approach": [], "incursion": []}
     for kind, truth_t in (("approach", due), ("incursion", entered)):
@@ -205,7 +213,17 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
                 first = [t for a in mine for t, k in a.history if k == "incursion"]
             if first:
                 latency[kind].append(min(first) - t0)
-    false = [a for a in alerts if track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER]
+    wrong = [a for a in alerts if track_truth.get(a.track_id, -1) // LABEL_SCALE != KIND_INTRUDER]
+    seen: set[tuple[int, str, str]] = set()
+    duplicate = 0
+    for a in sorted(alerts, key=lambda a: (a.first_t, a.alert_id)):
+        lab = track_truth.get(a.track_id, -1)
+        if lab // LABEL_SCALE != KIND_INTRUDER:
+            continue
+        key = (lab, a.target, "zone" if a.kind in ("approach", "incursion") else a.kind)
+        duplicate += key in seen
+        seen.add(key)
+    n_false = len(wrong) + duplicate
     hours = max(duration_s, 1e-9) / 3600.0
     missed = sum(1 for key in entered if not any(
         a.target == key[1] and track_truth.get(a.track_id, -1) == KIND_INTRUDER * LABEL_SCALE + key[0]
@@ -215,8 +233,10 @@ def alert_scores(alerts: list[Alert], track_truth: dict[int, int], due: dict[tup
         return round(float(np.mean(v)), 2) if v else None
 
     return {
-        "alerts_false": len(false),
-        "false_alerts_per_hour": round(len(false) / hours, 2),
+        "alerts_false": n_false,
+        "alerts_duplicate": duplicate,
+        "alerts_on_non_intruders": len(wrong),
+        "false_alerts_per_hour": round(n_false / hours, 2),
         "alert_latency_s": {k: mean(v) for k, v in latency.items()},
         "alert_latency_mean_s": mean(latency["approach"]),  # first alert vs the first true condition
         "incursions_true": len(entered),

@@ -65,6 +65,8 @@ class CameraModel:
         self.received = 0
         self.late = 0
         self.age_sum = 0.0
+        self.false_alarms = 0
+        self.capped = 0  # detections not reported because nearer drones of the fleet already report that aircraft
         self.fused_groups = 0  # reports merged into another drone's report of the same aircraft in the same frame
 
     def pd(self, r: F64, size: F64) -> F64:
@@ -101,6 +103,14 @@ class CameraModel:
         p, q, dist, rel = p[ok], q[ok], dist[ok], rel[ok]
         ok = rng.random(p.size) < self.pd(dist, tsize[p])
         p, q, dist, rel = p[ok], q[ok], dist[ok], rel[ok]
+        keep = nearest_per_target(p, dist, c.max_reporters)  # a dense swarm: the nearest few report, not all
+        self.capped += int(p.size - keep.size)
+        p, q, dist, rel = p[keep], q[keep], dist[keep], rel[keep]
+        fq, frel = self._false_alarms(pos, flying, rng)
+        if fq.size:
+            fd = np.linalg.norm(frel, axis=1)
+            p = np.r_[p, np.full(fq.size, -1, np.int64)]
+            q, dist, rel = np.r_[q, fq], np.r_[dist, fd], np.vstack([rel, frel])
         m = p.size
         if m == 0:
             return 0
@@ -108,8 +118,8 @@ class CameraModel:
         el = np.degrees(np.arcsin(np.clip(rel[:, 2] / dist, -1.0, 1.0))) + rng.normal(0.0, c.sigma_angle_deg, m)
         rr = np.maximum(dist * (1.0 + rng.normal(0.0, c.sigma_range_frac, m)), 1.0)
         gnss = pos[q] + rng.normal(0.0, c.nav_sigma_m, (m, 3)) if c.nav_sigma_m > 0 else pos[q]
-        payload = np.column_stack([gnss, rr, az, el, np.degrees(self.look_az[q - self.first]),
-                                   tlabel[p].astype(np.float64)])
+        tag = np.where(p >= 0, tlabel[np.maximum(p, 0)] if tlabel.size else -1, -1).astype(np.float64)
+        payload = np.column_stack([gnss, rr, az, el, np.degrees(self.look_az[q - self.first]), tag])
         # a drone that has the ground station within radio range sends directly (one hop); the others route by
         # flooding through the swarm (a flood in a dense swarm costs every node a relay, so it is the fallback)
         gs = self.comms.gs_pos[self.gs_node - self.comms.n_drones]
@@ -120,8 +130,39 @@ class CameraModel:
         else:
             self.comms.unicast(q[direct], self.gs_node, self.kind, payload[direct], ttl=1)
             self.comms.unicast(q[~direct], self.gs_node, self.kind, payload[~direct], ttl=c.ttl)
-        self.detections += m
+        self.detections += m - int(fq.size)
+        self.false_alarms += int(fq.size)
         return m
+
+    def _false_alarms(self, pos: F64, flying: NDArray[np.bool_], rng: np.random.Generator) -> tuple[I64, F64]:
+        """False detections of this frame: a Poisson number per flying drone, uniform over its cone within
+        ``look_range`` (directions uniform on the cone's cap, ranges with density ~ r^2)."""
+        c = self.cfg
+        if c.false_alarms_per_frame <= 0.0:
+            return np.zeros(0, np.int64), np.zeros((0, 3))
+        drones = self.first + np.flatnonzero(flying[self.first:self.stop])
+        n = rng.poisson(c.false_alarms_per_frame, drones.size)
+        q = np.repeat(drones, n)
+        k = q.size
+        if k == 0:
+            return q, np.zeros((0, 3))
+        cos_t = 1.0 - rng.random(k) * (1.0 - self.cos_half)  # uniform on the spherical cap about the axis
+        sin_t = np.sqrt(1.0 - cos_t**2)
+        phi = rng.uniform(0.0, 2.0 * np.pi, k)
+        u = self.look_vectors(self.look_az[q - self.first])
+        a = np.cross(u, np.array([0.0, 0.0, 1.0]))
+        a_norm = np.linalg.norm(a, axis=1, keepdims=True)
+        a = np.where(a_norm > 1e-9, a / np.maximum(a_norm, 1e-12), np.array([1.0, 0.0, 0.0]))
+        b = np.cross(u, a)
+        d = cos_t[:, None] * u + sin_t[:, None] * (np.cos(phi)[:, None] * a + np.sin(phi)[:, None] * b)
+        r = self.look_range * np.cbrt(rng.random(k))
+        return q, d * r[:, None]
+
+    @property
+    def cone_volume(self) -> float:
+        """Volume one drone's camera looks at (cone to ``look_range``): the false alarms' spatial density is
+        ``false_alarms_per_frame / cone_volume``."""
+        return 2.0 * math.pi * (1.0 - self.cos_half) * self.look_range**3 / 3.0
 
     def received_reports(self, now: float, fused_until: float) -> tuple[F64, F64, int]:
         """Reports that reached the ground station this tick: (frame times, payload rows with the sending drone
@@ -151,8 +192,13 @@ class CameraModel:
         self.fused_groups += int(rows.shape[0] - first.size)
         _, one = np.unique(sender, return_index=True)
         own = cKDTree(own_drones) if own_drones.shape[0] else None
+        # false alarms of overlapping cones add up: a point in one reporter's cone is, on average, inside the cones
+        # of the reporters within look_range of it (its own included)
+        reporters = rows[one, :3]
+        overlap = float(np.mean(cKDTree(reporters).query_ball_point(reporters, self.look_range, return_length=True)))
         return Scan(t=t, z=z, R=R, sensor=c.name, truth=rows[first, 7].astype(np.int64),
-                    covers=self._covers(rows[one, :3], np.radians(rows[one, 6]), own))
+                    covers=self._covers(reporters, np.radians(rows[one, 6]), own),
+                    clutter_density=max(c.false_alarms_per_frame, 1e-3) * overlap / self.cone_volume)
 
     def _covers(self, reporters: F64, look_az: F64, own: cKDTree | None) -> Callable[[F64], NDArray[np.bool_]]:
         """Which track positions the reporting drones looked at: inside their cone within ``look_range``, and
@@ -179,6 +225,17 @@ class CameraModel:
             return out
 
         return covers
+
+
+def nearest_per_target(target: I64, dist: F64, k: int) -> I64:
+    """Indices of the (target, drone) pairs to keep: for each target the ``k`` nearest drones (vectorized)."""
+    if target.size == 0:
+        return np.zeros(0, np.int64)
+    order = np.lexsort((dist, target))
+    t_sorted = target[order]
+    starts = np.r_[0, np.flatnonzero(t_sorted[1:] != t_sorted[:-1]) + 1]
+    rank = np.arange(t_sorted.size) - np.repeat(starts, np.diff(np.r_[starts, t_sorted.size]))
+    return np.sort(order[rank < k])
 
 
 def fuse_same_frame(z: F64, R: F64, sender: I64, gate: float) -> tuple[F64, F64, I64]:

@@ -149,6 +149,11 @@ class Camera(Section):
     ttl: int = Field(8, ge=1, le=64, description="hops a report may travel (routed by flooding when > 1)")
     fusion_delay_s: float = Field(1.0, ge=0.0, le=30.0,
                                   description="the tracker waits this long for late reports (out-of-sequence policy)")
+    false_alarms_per_frame: float = Field(0.02, ge=0.0, le=50.0,
+                                          description="false detections per drone and frame (birds, glints), "
+                                                      "uniform over the cone within the look range")
+    max_reporters: int = Field(4, ge=1, le=1000,
+                               description="at most this many drones (the nearest) report one aircraft per frame")
 
 
 Sensor = Annotated[Radar | RfDirectionFinder | RemoteIdReceiver | AdsbReceiver | Camera, Field(discriminator="type")]

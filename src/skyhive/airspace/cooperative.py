@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from skyhive.airspace import adsb, remoteid
+from skyhive.airspace.rid_tracks import remote_id_scan
 from skyhive.airspace.sensors import KIND_INTRUDER, LABEL_SCALE
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ SWARM_MATCH_M = 50.0  # a track within this of an own drone's telemetry is that 
 SWARM_MATCH_DV = 5.0  # m/s: and its velocity within this (plus 3 sigma of the track's velocity)
 LABEL_HOLD_S = 10.0  # an identity stays on a track this long after its last match
 RID_MATCH_M = 60.0  # Remote ID claim <-> track association distance
+RID_SIGMA_M = (10.0, 10.0, 15.0)  # Remote ID position accuracy fed to the tracker (ASTM F3411 "< 10 m" class)
 ADSB_MATCH_M = 250.0
 SPOOF_AFTER_S = 4.0  # a claim unconfirmed by radar this long (while covered) is flagged
 LABELS = ("unknown", "swarm", "manned", "cooperative")
@@ -45,6 +47,7 @@ class RidClaim:
     mismatch_since: float | None = None
     spoof_flagged_t: float | None = None
     track_id: int = -1
+    fix_stamp: float = -1.0  # timestamp of the last Location broadcast fed to the tracker
 
 
 def broadcast_remote_id(pic: AirspacePicture, t: float, rng: np.random.Generator) -> None:
@@ -140,6 +143,9 @@ def receive_remote_id(pic: AirspacePicture, t: float, addr: int, frame: bytes) -
     elif isinstance(msg, remoteid.Location):
         z = msg.alt_geo_m - pic.frame.alt0 if msg.alt_geo_m != remoteid.ALT_UNKNOWN else 0.0
         claim.pos = np.asarray(pic.frame.local(msg.lat, msg.lon, z), float).reshape(3)
+        if claim.fix_stamp != msg.timestamp_s:  # one fix per broadcast, however many receivers heard it
+            claim.fix_stamp = msg.timestamp_s
+            remote_id_fix(pic, t, addr, claim.pos)
         if msg.speed_mps != remoteid.SPEED_UNKNOWN and msg.direction_deg != remoteid.DIRECTION_UNKNOWN:
             a = math.radians(msg.direction_deg)
             vz = msg.vspeed_mps if msg.vspeed_mps != remoteid.VSPEED_UNKNOWN else 0.0
@@ -147,6 +153,20 @@ def receive_remote_id(pic: AirspacePicture, t: float, addr: int, frame: bytes) -
         else:
             claim.vel = np.zeros(3)
         claim.t = t
+
+
+def remote_id_fix(pic: AirspacePicture, t: float, addr: int, pos: F64) -> None:
+    """A Remote ID position outside every radar's cover becomes a tracker measurement (cooperative-only sensing:
+    the cooperative drone is on the picture without a radar).  Inside radar cover the radar makes the track and the
+    claim only labels it, so a claim that no radar plot confirms is still flagged (spoof check)."""
+    for radar in pic.radars:
+        if radar.covers(pos[None])[0] and radar.pd(np.array([np.linalg.norm(pos - radar.pos)]),
+                                                   np.array([radar.cfg.ref_rcs_m2]))[0] > 0.5:
+            return
+    k = np.flatnonzero(pic.rid_addr == addr)
+    truth = KIND_INTRUDER * LABEL_SCALE + int(k[0]) if k.size else -1
+    pd = 1.0 - min((rx.drop_prob for rx, _ in pic.rid_rx), default=0.0)
+    pic.pending_scans.append(remote_id_scan(max(t, pic.fused_until), pos, RID_SIGMA_M, pd, truth))
 
 
 def adsb_positions(pic: AirspacePicture) -> tuple[list[adsb.AdsbReport], F64]:
@@ -214,6 +234,18 @@ def identify_tracks(pic: AirspacePicture, ctx: TickContext) -> None:
                 lab = pic.track_truth.get(int(ids[k]), -1)
                 if c.uas_id and lab // LABEL_SCALE == KIND_INTRUDER:
                     pic.identified.setdefault(c.uas_id, t)
+            # a track bound to a live claim keeps it within twice the match distance (no label flicker when the
+            # claim and the track drift apart for a few scans)
+            bound = np.array([c.track_id for _, c in live])
+            row = np.full(conf.size, -1)
+            m_ids = np.isin(ids, bound) & (label == 0)
+            if m_ids.any():
+                lookup = {int(b): n for n, b in enumerate(bound.tolist()) if b >= 0}
+                row[m_ids] = [lookup[int(i)] for i in ids[m_ids]]
+                near = m_ids & (np.linalg.norm(pos - cpos[np.maximum(row, 0)], axis=1) <= 2 * RID_MATCH_M)
+                label[near] = 3
+                for k in np.flatnonzero(near):
+                    identity[k] = live[int(row[k])][1].uas_id or "remote-id"
         near_any = np.zeros(len(live), bool)
         if tr.n:
             dd, _ = cKDTree(all_pos).query(cpos, distance_upper_bound=RID_MATCH_M)

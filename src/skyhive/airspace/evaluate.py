@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from skyhive.airspace.tracker import Scan
+from skyhive.airspace.tracker import Scan, Tracker
 
 F64 = NDArray[np.float64]
 
@@ -36,6 +36,7 @@ class TrackingScenario:
     cooperative: NDArray[np.bool_]  # (N,) targets that broadcast Remote ID
     volume: tuple[F64, F64]  # (lo, hi) corners of the surveilled box
     clutter_density: float  # per m^3 per scan
+    pd: float = 0.9  # the sensor's detection probability (what a real sensor would state)
 
 
 def generate(n_targets: int, clutter_per_scan: float, pd: float = 0.9, noise_m: float = 10.0, scan_s: float = 1.0,
@@ -77,7 +78,18 @@ def generate(n_targets: int, clutter_per_scan: float, pd: float = 0.9, noise_m: 
         perm = rng.permutation(z.shape[0])
         scans.append(Scan(t=float(t), z=z[perm], R=R, truth=who[perm]))
     coop = rng.random(N) < rid_share
-    return TrackingScenario(times.astype(np.float64), truth, scans, coop, (lo, hi), clutter_per_scan / volume)
+    return TrackingScenario(times.astype(np.float64), truth, scans, coop, (lo, hi), clutter_per_scan / volume, pd)
+
+
+def run_tracker(tracker: Tracker, sc: TrackingScenario) -> list[tuple[NDArray[np.int64], F64]]:
+    """Every scan of ``sc`` through ``tracker`` (told the scene's clutter density): the confirmed tracks after each."""
+    est = []
+    for scan in sc.scans:
+        scan.clutter_density = sc.clutter_density
+        tracker.process(scan)
+        m = tracker.confirmed()
+        est.append((tracker.ids[m], tracker.x[m, :3]))
+    return est
 
 
 @dataclass

@@ -17,7 +17,9 @@ from skyhive.airspace.alerts import Alert, Zones
 from skyhive.airspace.camera import CameraModel
 from skyhive.airspace.config import AdsbReceiver, Camera, Radar, RemoteIdReceiver, RfDirectionFinder
 from skyhive.airspace.cooperative import RidClaim
+from skyhive.airspace.identity import AircraftBook
 from skyhive.airspace.intruders import Intruders
+from skyhive.airspace.ledger import IntruderLedger
 from skyhive.airspace.sensors import (
     KIND_INTRUDER,
     KIND_MANNED,
@@ -97,6 +99,11 @@ class AirspacePicture:
         self.truth_first_inside: dict[tuple[int, str], float] = {}  # (intruder, zone) -> true entry time
         self.identified: dict[str, float] = {}  # uas_id -> first time a track of that intruder carried it
         self.scan_count = 0
+        self.aircraft = AircraftBook()  # track -> aircraft (re-born tracks keep their aircraft and alert)
+        self.track_aircraft: dict[int, int] = {}
+        self.ledger = IntruderLedger(self.intruders.names)  # evaluation: the per-intruder table
+        self.unknown_tracks_max = 0
+        self.unknown_aircraft_max = 0
 
     def track_state(self, t: float) -> F64:
         """Track states (T, 6) with positions extrapolated from the last fused measurement time to ``t`` (the

@@ -134,6 +134,8 @@ class AirspaceCameras:
         return {
             "camera_frames": sum(c.frames for c in cams),
             "camera_detections": sum(c.detections for c in cams),
+            "camera_false_alarms": sum(c.false_alarms for c in cams),
+            "camera_detections_capped": sum(c.capped for c in cams),
             "camera_reports_received": received,
             "camera_reports_late": sum(c.late for c in cams),
             "camera_reports_fused": self.pic.camera_fused,
@@ -166,15 +168,36 @@ class AirspaceTrack:
             if scan.covers is not None:  # a camera scan: reports that updated (or started) a track
                 pic.camera_fused += int((res.det_track >= 0).sum())
             if scan.truth is not None:  # evaluation bookkeeping: the last truth behind each non-swarm track
+                intr = scan.truth // LABEL_SCALE == KIND_INTRUDER
+                pic.ledger.detected(scan.t, (scan.truth[intr] % LABEL_SCALE).tolist())
                 keep = (res.det_track >= 0) & (scan.truth // LABEL_SCALE != KIND_SWARM)
                 for tid, lab in zip(res.det_track[keep].tolist(), scan.truth[keep].tolist(), strict=True):
+                    if lab < 0 and pic.track_truth.get(tid, -1) >= 0:
+                        continue  # a false alarm that updated a real aircraft's track does not make it clutter
                     pic.track_truth[tid] = lab
+                    if lab // LABEL_SCALE == KIND_INTRUDER:
+                        pic.ledger.followed(tid, lab % LABEL_SCALE)
                 clutter = (res.det_track >= 0) & (scan.truth < 0)
                 for tid in res.det_track[clutter].tolist():
                     pic.track_truth.setdefault(tid, -1)
         identify_tracks(pic, ctx)
+        self._aircraft(ctx.t)
         update_alerts(pic, ctx.t)
         self._score(ctx)
+
+    def _aircraft(self, t: float) -> None:
+        """Tracks -> aircraft (re-born tracks keep their aircraft), and the evaluation's per-intruder table."""
+        pic, tr = self.pic, self.pic.tracker
+        conf = np.flatnonzero(tr.confirmed())
+        ids = tr.ids[conf].tolist()
+        idents = [pic.track_identity.get(i, "") for i in ids]
+        pic.track_aircraft = pic.aircraft.update(t, tr.ids[conf], pic.track_state(t)[conf], idents)
+        labels = [pic.track_label.get(i, "unknown") for i in ids]
+        unknown = [pic.track_aircraft[i] for i, lb in zip(ids, labels, strict=True) if lb == "unknown"]
+        pic.unknown_tracks_max = max(pic.unknown_tracks_max, len(unknown))
+        pic.unknown_aircraft_max = max(pic.unknown_aircraft_max, len(set(unknown)))
+        pic.ledger.picture(t, [(i, pic.track_aircraft[i], f"{lb} {who}".strip())
+                               for i, lb, who in zip(ids, labels, idents, strict=True)])
 
     def _due(self, ctx: TickContext) -> list[Scan | BearingScan]:
         """The scans to fuse now, in time order: everything observed at least ``fusion_lag`` ago (the
@@ -226,6 +249,11 @@ class AirspaceTrack:
             "alerts_total": len(pic.alerts),
             "alerts_by_kind": dict(Counter(a.kind for a in pic.alerts)),
             **scores,
+            "track_identity_swaps": pic.ledger.swaps + pic.aircraft.swaps,
+            "track_rebirths_joined": pic.aircraft.rebirths,
+            "unknown_tracks_max": pic.unknown_tracks_max,
+            "unknown_aircraft_max": pic.unknown_aircraft_max,
+            "intruders": pic.ledger.summary(),
             "alerts": [a.summary() for a in pic.alerts[:50]],
         }
 

@@ -74,24 +74,52 @@ class TrackerConfig:
     gate_chi2: float = 16.0  # Mahalanobis gate (3 dof: P(true inside) = 0.9989)
     init_speed_sigma: float = 25.0  # m/s, velocity std of a new track (drones up to ~40 m/s)
     confirm_m: int = 3
-    confirm_n: int = 4
-    delete_misses: int = 4
+    confirm_n: int | None = None  # window of looks for confirm_m hits; None: from pd (see confirm_window)
+    delete_misses: int | None = None  # consecutive misses that delete a confirmed track; None: from pd (miss_limit)
     max_pos_sigma_m: float = 300.0
     max_speed_mps: float = 60.0  # a tentative track faster than this is dropped (clutter pairs look fast)
     confirm_score: float = 8.0  # track log-likelihood ratio needed to confirm (odds ~3000:1 against clutter)
-    tentative_max_looks: int = 12  # a tentative track not confirmed after this many looks is dropped
+    tentative_max_looks: int | None = None  # a tentative track not confirmed after this many looks is dropped
+    # (None: three confirmation windows)
     tentative_delete_score: float = -4.0  # or as soon as its score falls below this
     delete_score_drop: float = 8.0  # a confirmed track whose score falls this far below its peak is deleted
     method: Literal["gnn", "jpda"] = "gnn"
-    pd: float = 0.9  # detection probability assumed by the score and by JPDA
+    pd: float = 0.9  # detection probability assumed when a scan does not state its own
     clutter_density: float = 1e-9  # false detections per m^3 per scan when a scan does not give its own
     jpda_max_events: int = 2000
+    confirm_chance: float = 0.9  # derived window: a target seen with pd confirms within it with this probability
+    miss_run_risk: float = 1e-3  # derived miss limit: chance that a held target misses that many scans in a row
 
     def __post_init__(self) -> None:
-        if not 1 <= self.confirm_m <= self.confirm_n <= 30:
+        if not 0.0 < self.pd < 1.0:
+            raise ValueError("need 0 < pd < 1")
+        if not 1 <= self.confirm_m <= self.confirm_window <= 30:
             raise ValueError("need 1 <= confirm_m <= confirm_n <= 30")
-        if self.q_cv <= 0 or self.q_manoeuvre <= 0 or self.gate_chi2 <= 0 or self.delete_misses < 1:
+        if self.q_cv <= 0 or self.q_manoeuvre <= 0 or self.gate_chi2 <= 0 or self.miss_limit < 1:
             raise ValueError("q_cv, q_manoeuvre, gate_chi2 must be > 0 and delete_misses >= 1")
+
+    @property
+    def confirm_window(self) -> int:
+        """Looks in which ``confirm_m`` hits confirm: ``confirm_n``, or the shortest window in which a target
+        detected with probability ``pd`` gets ``confirm_m`` hits with probability ``confirm_chance`` (binomial)."""
+        if self.confirm_n is not None:
+            return self.confirm_n
+        n = self.confirm_m
+        while n < 30 and _at_least(self.confirm_m, n, self.pd) < self.confirm_chance:
+            n += 1
+        return n
+
+    @property
+    def miss_limit(self) -> int:
+        """Consecutive misses that delete a confirmed track: ``delete_misses``, or the smallest run a target
+        detected with probability ``pd`` shows with probability below ``miss_run_risk`` ((1 - pd)^n)."""
+        if self.delete_misses is not None:
+            return self.delete_misses
+        return max(2, math.ceil(math.log(self.miss_run_risk) / math.log(1.0 - self.pd)))
+
+    @property
+    def max_tentative_looks(self) -> int:
+        return self.tentative_max_looks if self.tentative_max_looks is not None else 3 * self.confirm_window
 
 
 @dataclass
@@ -111,6 +139,7 @@ class Scan:
     surveillance: bool = True
     coverage: tuple[F64, float] | None = None
     clutter_density: float | None = None  # per m^3 per scan (radar: false alarms / coverage volume)
+    pd: float | None = None  # the sensor's detection probability for this scan (None: the tracker's ``pd``)
     truth: I64 | None = None  # optional: which true object made each detection (evaluation only, never read)
     covers: Callable[[F64], NDArray[np.bool_]] | None = None  # which track positions this scan looked at
     # (overrides ``coverage``; cameras: inside the view of a drone that reported in this frame)
@@ -265,7 +294,7 @@ class Tracker:
         self.mu[rows] = mu / total[:, None]
         return np.log(np.maximum(total, 1e-300)) + top[:, 0]
 
-    def _update_mixture(self, rows: I64, beta: F64, zs: F64, Rs: F64, beta0: F64, lam: float) -> F64:
+    def _update_mixture(self, rows: I64, beta: F64, zs: F64, Rs: F64, beta0: F64, lam: float, pd: float) -> F64:
         """PDA-style update of tracks ``rows`` with weighted measurements (JPDA): ``beta`` (K, G), ``zs`` (K, G, 3)."""
         x, P = self.xm[rows], self.Pm[rows]
         R = np.einsum("kg,kgij->kij", beta, Rs) / np.maximum(beta.sum(axis=1), 1e-12)[:, None, None]
@@ -283,8 +312,7 @@ class Tracker:
         # model likelihood of the PDA mixture: (1 - Pd) lambda + Pd sum_g N(nu_g; 0, S_m) over the gated detections
         d2 = np.einsum("kmgi,kmij,kmgj->kmg", nus, Sinv, nus)
         lik = np.exp(-0.5 * d2) / np.sqrt((2 * np.pi) ** 3 * np.linalg.det(S))[..., None]
-        c = self.cfg
-        lm = (1 - c.pd) * lam + c.pd * np.einsum("kmg,kg->km", lik, (beta > 0).astype(float)) + 1e-300
+        lm = (1 - pd) * lam + pd * np.einsum("kmg,kg->km", lik, (beta > 0).astype(float)) + 1e-300
         mu = self.mu[rows] * lm
         total = mu.sum(axis=1)
         self.mu[rows] = mu / total[:, None]
@@ -306,6 +334,8 @@ class Tracker:
         self.stats["scans"] += 1
         self.stats["detections"] += D
         lam = scan.clutter_density if scan.clutter_density is not None else c.clutter_density
+        lam = max(lam, 1e-15)  # a scan that states no clutter at all: still a finite likelihood ratio
+        pd = float(np.clip(scan.pd, 1e-3, 1 - 1e-3)) if scan.pd is not None else c.pd
         det_track = np.full(D, -1, np.int64)
         T = self.n
         used = np.zeros(D, bool)
@@ -315,12 +345,12 @@ class Tracker:
             ti, di, d2, logdet = self._gate(z, R)
             if ti.size:
                 if c.method == "jpda":
-                    hit, used, det_track, gain = self._jpda(ti, di, d2, logdet, z, R, lam)
+                    hit, used, det_track, gain = self._jpda(ti, di, d2, logdet, z, R, lam, pd)
                     used[di[self.status[ti] == CONFIRMED]] = True  # no births inside a confirmed track's gate
                 else:
                     at, ad = self._gnn(ti, di, d2 + logdet, d2)
                     ll = self._update_linear(at, z[ad], R[ad])
-                    gain[at] = math.log(c.pd) + ll - math.log(lam)
+                    gain[at] = math.log(pd) + ll - math.log(lam)
                     hit[at] = True
                     used[ad] = True
                     det_track[ad] = self.ids[at]
@@ -333,7 +363,7 @@ class Tracker:
                 centre, rng = scan.coverage
                 look = np.linalg.norm(self.x[:, :3] - np.asarray(centre)[None], axis=1) <= rng
             look |= hit  # a track that got a detection was looked at
-            self._book(hit, look, scan.t, gain)
+            self._book(hit, look, scan.t, gain, pd)
         born = np.zeros(0, np.int64)
         if scan.initiate:
             new = np.flatnonzero(~used)
@@ -434,7 +464,7 @@ class Tracker:
             ad.append(ud[k[ok]])
         return np.concatenate(at), np.concatenate(ad)
 
-    def _jpda(self, ti: I64, di: I64, d2: F64, logdet: F64, z: F64, R: F64, lam: float
+    def _jpda(self, ti: I64, di: I64, d2: F64, logdet: F64, z: F64, R: F64, lam: float, pd: float
               ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], I64, F64]:
         """Joint probabilistic data association per cluster (exact joint events), GNN for oversized clusters."""
         c = self.cfg
@@ -443,7 +473,7 @@ class Tracker:
         used = np.zeros(D, bool)
         det_track = np.full(D, -1, np.int64)
         # likelihood ratio of a detection against clutter: Pd N(nu; S) / lambda
-        lr = c.pd * np.exp(-0.5 * d2 - 0.5 * logdet) / ((2 * np.pi) ** 1.5 * lam)
+        lr = pd * np.exp(-0.5 * d2 - 0.5 * logdet) / ((2 * np.pi) ** 1.5 * lam)
         _, lab = self._clusters(ti, di, D)
         order = np.argsort(lab, kind="stable")
         ti, di, lr, lab = ti[order], di[order], lr[order], lab[order]
@@ -467,12 +497,12 @@ class Tracker:
                     chosen = [e for e in ev if e >= 0]
                     if len(chosen) != len(set(chosen)):
                         continue
-                    w = math.prod(L[k, e] if e >= 0 else (1 - c.pd) for k, e in enumerate(ev))
+                    w = math.prod(L[k, e] if e >= 0 else (1 - pd) for k, e in enumerate(ev))
                     for k, e in enumerate(ev):
                         B[k, e if e >= 0 else ud.size] += w
             else:  # too many joint events: fall back to the GNN choice with weight 1
                 C = np.where(L > 0, -np.log(np.maximum(L, 1e-300)), 1e9)
-                C = np.hstack([C, np.where(np.eye(ut.size) > 0, -math.log(1 - c.pd), 1e9)])
+                C = np.hstack([C, np.where(np.eye(ut.size) > 0, -math.log(1 - pd), 1e9)])
                 r, k = linear_sum_assignment(C)
                 B[r, np.minimum(k, ud.size)] = 1.0
             B /= np.maximum(B.sum(axis=1, keepdims=True), 1e-300)
@@ -498,17 +528,18 @@ class Tracker:
             for k, (b, dd) in enumerate(zip(betas, dets, strict=True)):
                 beta[k, :b.size], zs[k, :b.size], Rs[k, :b.size] = b, z[dd], R[dd]
             rows = np.asarray(rows_all)
-            gain[rows] = self._update_mixture(rows, beta, zs, Rs, np.asarray(beta0s), lam)
+            gain[rows] = self._update_mixture(rows, beta, zs, Rs, np.asarray(beta0s), lam, pd)
         return hit, used, det_track, gain
 
     # -- bookkeeping -----------------------------------------------------------------------------------------------
-    def _book(self, hit: NDArray[np.bool_], look: NDArray[np.bool_], t: float, gain: F64) -> None:
+    def _book(self, hit: NDArray[np.bool_], look: NDArray[np.bool_], t: float, gain: F64, pd: float) -> None:
         c = self.cfg
         # sequential track score (log-likelihood ratio, Blackman & Popoli 1999 sec. 6.2): hit +ln(Pd p(z)/lambda),
         # miss +ln(1 - Pd)
-        self.score = np.where(hit, self.score + gain, np.where(look, self.score + math.log(1 - c.pd), self.score))
+        self.score = np.where(hit, self.score + gain, np.where(look, self.score + math.log(1 - pd), self.score))
         self.peak = np.maximum(self.peak, self.score)
-        mask = (1 << c.confirm_n) - 1
+        n_win = c.confirm_window
+        mask = (1 << n_win) - 1
         self.hits = np.where(look, ((self.hits << 1) | hit) & mask, self.hits)
         self.looks = np.where(look, self.looks + 1, self.looks)
         self.misses = np.where(hit, 0, np.where(look, self.misses + 1, self.misses))
@@ -518,13 +549,13 @@ class Tracker:
         self.status[newly] = CONFIRMED
         self.confirmed_t[newly] = t
         self.stats["confirmed_total"] += int(newly.sum())
-        window = np.minimum(self.looks, c.confirm_n)
+        window = np.minimum(self.looks, n_win)
         too_fast = np.linalg.norm(self.x[:, 3:], axis=1) > c.max_speed_mps
-        tentative_dead = (self.status == TENTATIVE) & ((nhits + (c.confirm_n - window) < c.confirm_m) | too_fast
-                                                       | (self.looks > c.tentative_max_looks)
+        tentative_dead = (self.status == TENTATIVE) & ((nhits + (n_win - window) < c.confirm_m) | too_fast
+                                                       | (self.looks > c.max_tentative_looks)
                                                        | (self.score < c.tentative_delete_score))
         sigma = np.sqrt(np.trace(self.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
-        confirmed_dead = (self.status == CONFIRMED) & ((self.misses >= c.delete_misses) | (sigma > c.max_pos_sigma_m)
+        confirmed_dead = (self.status == CONFIRMED) & ((self.misses >= c.miss_limit) | (sigma > c.max_pos_sigma_m)
                                                        | (self.score < self.peak - c.delete_score_drop))
         self._keep(~(tentative_dead | confirmed_dead))
 
@@ -560,6 +591,11 @@ class Tracker:
         self.peak = np.concatenate([self.peak, np.zeros(k)])
         self.stats["births"] += k
         return ids
+
+
+def _at_least(m: int, n: int, p: float) -> float:
+    """P(at least m successes in n Bernoulli(p) trials)."""
+    return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(m, n + 1))
 
 
 def _popcount(a: I64) -> I64:
