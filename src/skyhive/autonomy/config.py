@@ -16,6 +16,7 @@ import shapely
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
+from skyhive.autonomy.search_config import SearchPrior, SearchSettings, prior_problems
 from skyhive.autonomy.tasks import TaskKind, TaskSet
 from skyhive.scenario.base import Section
 
@@ -50,6 +51,7 @@ class TaskSpec(Section):
     end_s: float | None = Field(None, gt=0.0)
     service_s: float = Field(0.0, ge=0.0, le=7 * 86400.0)
     requires: list[Capability] = Field(default_factory=list)
+    prior: SearchPrior | None = Field(None, description="search: where the person probably is (default: uniform)")
 
     @field_validator("area")
     @classmethod
@@ -148,7 +150,7 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
                                                  f"geofence {name!r}"))
     for name in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(("tasks", f"task id {name!r} is used more than once"))
-    return out + _worker_problems(data, raw) + mission_problems(data)
+    return out + _worker_problems(data, raw) + mission_problems(data) + prior_problems(data)
 
 
 def _worker_problems(data: dict[str, Any], raw: list[Any]) -> list[tuple[str, str]]:
@@ -293,6 +295,7 @@ class MissionSettings(Section):
     coverage_cell_m: float = Field(10.0, gt=0.5, le=1000.0)
     detection: Detection = Field(default_factory=Detection)
     search_objects: list[ObjectPoint] = Field(default_factory=list)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     report_retry_s: float = Field(10.0, gt=0.0, le=3600.0, description="re-send an unacknowledged find")
     operator: list[OperatorEvent] = Field(default_factory=list)
     order_repeat_s: float = Field(10.0, gt=0.0, le=3600.0, description="a station re-floods an unconfirmed order")

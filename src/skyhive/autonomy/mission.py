@@ -30,6 +30,7 @@ from skyhive.autonomy.cbba import CBBA, CBBAConfig
 from skyhive.autonomy.config import MissionSettings, TaskSpec, capability_mask
 from skyhive.autonomy.coverage import footprint_width, plan_coverage
 from skyhive.autonomy.meshlink import CommsTransport
+from skyhive.autonomy.search_mission import SearchPart
 from skyhive.autonomy.tasks import TaskKind, TaskSet
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneStatus
@@ -49,6 +50,8 @@ ACK_PERIOD_S = 5.0  # the ground station floods its list of heard finds this oft
 OP_BYTES, DONE_BYTES, FIND_BYTES = 96, 16, 24  # airtime of a task order, a done notice, a find report
 TTL = 64
 TRANSIT_NEAR_M = 40.0  # leave the transit layer this close to the task
+SWEEP_TURN_M = 15.0  # a sweeping drone turns to its next lane this far before the lane's end
+SEARCH_TRANSIT_M = 400.0  # a searching drone flies to a block this close at the work height (camera on)
 BEACON_BYTES, BEACON_TTL = 40, 8  # a manned vehicle's state beacon (position, velocity, heading, time)
 
 
@@ -117,10 +120,13 @@ class MissionSystem:
         self.wp_len = np.zeros(0, np.int64)
         self.wps = np.zeros((0, 3))
         self.areas: list[tuple[int, Polygon]] = []  # (mission task, polygon in local metres)
-        n_areas = sum(1 for t in sc.tasks if t.kind in ("survey", "search"))
+        self.rng = sim.rng["mission"]
+        self.search = self._search_part(sc.tasks)
+        n_areas = sum(1 for t in sc.tasks if t.kind == "survey" or (t.kind == "search" and self.search is None))
         self.shares = settings.shares_per_area or max(1, w // max(n_areas, 1))
         for spec in sc.tasks:
             self._define(spec, 0.0)
+        self._defining_initial = False
         m = len(self.tasks)
         # allocator over the workers; its rows are each worker's own knowledge
         slices = [(sim.fleet_slices[f.name], capability_mask(f.capabilities)) for f in sc.fleets if f.route is None]
@@ -154,6 +160,9 @@ class MissionSystem:
         # search objects: truth positions on the ground
         obj = [sim.frame.local(o.lat, o.lon, 0.0) for o in settings.search_objects]
         self.obj = np.asarray(obj, np.float64).reshape(-1, 3)
+        if self.search is not None and self.search.persons.size:  # persons drawn from the prior
+            drawn = np.column_stack([self.search.persons, np.zeros(self.search.persons.shape[0])])
+            self.obj = np.vstack([self.obj, drawn])
         k = self.obj.shape[0]
         self.found_by = np.zeros((w, k), bool)  # drone's own knowledge: it saw object k
         self.acked = np.zeros((w, k), bool)  # it heard the ground station has it
@@ -162,7 +171,6 @@ class MissionSystem:
         self.gs_heard = np.zeros((max(comms.n_gs, 1), k), bool)
         self.gs_t = np.full(k, np.inf)  # when a ground station received the first report of each
         self.next_ack = 0.0
-        self.rng = sim.rng["mission"]
         self._register()
         self.cov_label = np.zeros((0, 0), np.int64)
         self.cov_x0 = self.cov_y0 = 0.0
@@ -180,6 +188,22 @@ class MissionSystem:
         self.k_find = c.register_kind("mission/find", FIND_BYTES, (2,), np.int64)
         self.k_ack = c.register_kind("mission/ack", max(1, (self.obj.shape[0] + 7) // 8 + 8),
                                      (self.obj.shape[0],), np.bool_)
+
+    def _search_part(self, specs: list[TaskSpec]) -> SearchPart | None:
+        """The POC maps and planner over the scenario's search tasks (each task's prior mass in proportion to its
+        value), or None without search tasks.  Built in both strategies: the lawnmower run draws the same persons
+        and reports the same POS figures."""
+        self._defining_initial = True
+        found = [s for s in specs if s.kind == "search"]
+        if not found:
+            return None
+        total = sum(s.value for s in found)
+        areas = [(self._polygon(s), s.prior, s.value / total) for s in found]
+
+        def to_local(lat: float, lon: float) -> F64:
+            return np.asarray(self.sim.frame.local(lat, lon, 0.0), np.float64)[:2]
+
+        return SearchPart(self.comms, self.wid, self.speed, self.cfg, areas, to_local, self.rng)
 
     def _enu(self, lat: float, lon: float, alt: float) -> F64:
         return np.asarray(self.sim.frame.local(lat, lon, alt), np.float64)
@@ -227,6 +251,9 @@ class MissionSystem:
             ids = self.tasks.add(p[None, :], value=spec.value, kind=int(KINDS[spec.kind]), t_start=spec.start_s,
                                  t_end=end, service=spec.service_s, req_cap=cap)
             self._plans([p[None, :]])
+        elif spec.kind == "search" and self._defining_initial and self.search is not None and self.search.active:
+            ids = np.zeros(0, np.int64)  # flown by the search part, block by block (docs/autonomy.md)
+            self.areas.append((len(self.mtasks), self._polygon(spec)))
         else:
             plan = plan_coverage(self._polygon(spec), self.shares, self.cfg.alt_m, self.cfg.camera_fov_deg,
                                  self.cfg.overlap)
@@ -413,12 +440,17 @@ class MissionSystem:
             gcs = getattr(mav, "gcs", None)  # drones a ground station took over through MAVLink
             if gcs is not None:
                 ok &= ~np.asarray(gcs, bool)[self.wid]
-        if self.cfg.allocation == "cbba" and t + 1e-9 >= self.next_round:
+        if self.cfg.allocation == "cbba" and t + 1e-9 >= self.next_round and len(self.tasks):
             self.next_round += self.cfg.period_s
             self._round(ctx, ok)
+        if self.search is not None:
+            self.search.receive(t)
         self._fly(ctx, ok)
         if self.obj.shape[0]:
             self._search(ctx, ok)
+        if self.search is not None:
+            self.search.sense(d.pos[self.wid], ok, t, ctx.dt)
+            self.search.share(ok)
         if self.cov_label.size:
             self._coverage(ctx, ok)
 
@@ -538,6 +570,8 @@ class MissionSystem:
         # idle workers wait over their launch point in the transit layer: in range of the base, carrying their
         # unacknowledged finds home if the mesh cannot (store and forward), and ready for new orders
         idle = np.flatnonzero(ok & (self.cur < 0))
+        if idle.size and self.search is not None and self.search.active:
+            idle = self._fly_search(d, idle, t)
         if idle.size:
             node = self.wid[idle]
             home = d.home[node].copy()
@@ -588,6 +622,28 @@ class MissionSystem:
         serving = a[self.mode[a] == 1]
         cnt = np.bincount(self.cur[serving], minlength=len(self.tasks))
         self.conflicted |= cnt > 1
+
+    def _fly_search(self, d: Any, idle: I64, t: float) -> I64:
+        """Idle workers sweep the blocks the search part gives them: out in the transit layer, then lane by lane
+        at the work height.  Returns the workers left without a block."""
+        sp, pl = self.search, self.search.planner  # type: ignore[union-attr]
+        assert sp is not None
+        sp.choose(idle, d.pos[self.wid[idle]], t)
+        a = idle[pl.block[idle] >= 0]
+        if a.size:
+            node = self.wid[a]
+            goal = np.column_stack([pl.goal(a), np.full(a.size, self.cfg.alt_m)])
+            err = goal - d.pos[node]
+            dist = np.hypot(err[:, 0], err[:, 1])
+            up = ~pl.sweeping[a] & (dist > SEARCH_TRANSIT_M)
+            err[up, 2] = self.cfg.alt_m + self.cfg.transit_above_m - d.pos[node[up], 2]
+            # lane ends are turned early (no stop at each corner): SWEEP_TURN_M while sweeping
+            reach = np.where(pl.sweeping[a], SWEEP_TURN_M, ACCEPT_H)
+            there = (dist <= reach) & (np.abs(err[:, 2]) <= ACCEPT_V)
+            if there.any():
+                pl.advance(a[there])
+            self._steer(d, a, err)
+        return idle[pl.block[idle] < 0]
 
     def _slots(self, a: I64, j: I64, t: float) -> tuple[F64, F64]:
         """Goal and feed-forward velocity of workers ``a`` on follow tasks ``j``, from their OWN last beacon of the
@@ -747,6 +803,14 @@ class MissionSystem:
             out["search_detected"] = int(np.isfinite(self.detect_t).sum())
             out["search_time_to_find_s"] = [None if not np.isfinite(x) else round(float(x), 3) for x in self.gs_t]
             out["search_time_to_find_all_s"] = round(float(self.gs_t.max()), 3) if found.all() else None
+            half = np.sort(self.gs_t)[(self.obj.shape[0] + 1) // 2 - 1]
+            out["search_time_to_find_half_s"] = round(float(half), 3) if np.isfinite(half) else None
+            det = np.sort(self.detect_t)
+            out["search_time_to_detect_half_s"] = (round(float(det[(det.size + 1) // 2 - 1]), 3)
+                                                   if np.isfinite(det[(det.size + 1) // 2 - 1]) else None)
+            out["search_time_to_detect_all_s"] = round(float(det[-1]), 3) if np.isfinite(det[-1]) else None
+        if self.search is not None:
+            out.update(self.search.metrics())
         if self.cfg.allocation == "cbba":
             out.update({f"mission_{k}": v for k, v in self.cbba.metrics().items()})
         return out
