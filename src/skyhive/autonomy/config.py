@@ -291,6 +291,9 @@ class MissionSettings(Section):
                                         description="survey/search shares per area (default: workers / areas)")
     max_bundle: int = Field(3, ge=1, le=50)
     stale_rounds: int = Field(30, ge=2, le=100000)
+    heartbeat_rounds: int = Field(1, ge=1, le=100000,
+                                  description="a drone whose CBBA row did not change re-sends it only this often "
+                                              "(liveness for stale_rounds); 1: every round")
     discount: float = Field(0.999, gt=0.0, le=1.0)
     coverage_cell_m: float = Field(10.0, gt=0.5, le=1000.0)
     detection: Detection = Field(default_factory=Detection)
@@ -317,6 +320,10 @@ def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     ops = (mission or {}).get("operator") or [] if isinstance(mission, dict) else []
     if not isinstance(mission, dict):
         return out
+    hb, stale = mission.get("heartbeat_rounds", 1), mission.get("stale_rounds", 30)
+    if isinstance(hb, int) and isinstance(stale, int) and hb >= stale:
+        out.append(("mission.heartbeat_rounds", f"heartbeat_rounds ({hb}) must be below stale_rounds ({stale}), or "
+                                                "live drones would be dropped as silent"))
     if mission.get("search_objects"):
         kinds = [t.get("kind") for t in tasks if isinstance(t, dict)]
         kinds += [(o.get("add") or {}).get("kind") for o in ops if isinstance(o, dict)]

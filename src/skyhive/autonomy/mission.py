@@ -134,7 +134,8 @@ class MissionSystem:
         self.cbba = CBBA(self.tasks, d.pos[self.wid] if w else np.zeros((0, 3)), speed=self.speed if w else 10.0,
                          cap=cap,
                          config=CBBAConfig(max_bundle=settings.max_bundle, discount=settings.discount,
-                                           stale_rounds=settings.stale_rounds))
+                                           stale_rounds=settings.stale_rounds,
+                                           heartbeat=settings.heartbeat_rounds))
         self.transport = CommsTransport(comms, self.wid)
         self.transport.width = m
         self.closed = np.zeros((w, m), bool)  # heard done or cancelled

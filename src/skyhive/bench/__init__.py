@@ -29,4 +29,5 @@ SUITES: dict[str, str] = {
     "allocation": "skyhive.bench.allocation:run",
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",
+    "sar-allocation": "skyhive.bench.sar_allocation:run",
 }
