@@ -251,6 +251,9 @@ class BlockPlanner:
         mass = g.block_sums(self.belief.remaining(rows))  # (k, B)
         cov = (self.belief.effort[rows] >= COVERED_EFFORT).astype(np.float64)
         covered = g.block_sums(cov) >= COVERED_FRACTION * np.bincount(g.block, minlength=g.n_blocks)[None, :]
+        # a block another drone claimed and should have finished by now counts as swept, though its track may not
+        # have reached this drone (tracks travel a few hops, claims the whole mesh)
+        covered |= (self.claim_by[rows] >= 0) & (self.claim_by[rows] != rows[:, None]) & (self.claim_until[rows] <= t)
         starts = g.path_pts[g.path_start].reshape(g.n_blocks, 4, 2)
         d = np.hypot(starts[None, :, :, 0] - pos[:, None, None, 0], starts[None, :, :, 1] - pos[:, None, None, 1])
         var = np.argmin(d, axis=2)
