@@ -16,7 +16,7 @@ import shapely
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
-from skyhive.autonomy.search_config import SearchPrior, SearchSettings, prior_problems
+from skyhive.autonomy.search_config import SearchPrior, SearchSettings
 from skyhive.autonomy.tasks import TaskKind, TaskSet
 from skyhive.scenario.base import Section
 
@@ -344,4 +344,36 @@ def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
         c = o.get("cancel")
         if c is not None and c not in ids:
             out.append((f"mission.operator.{k}.cancel", f"no task with id {c!r}"))
+    return out
+
+
+def prior_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field path, message) for priors that do not fit their search task's area."""
+    from skyhive.geo.fences import polygon_from_geojson
+
+    out: list[tuple[str, str]] = []
+    raw = data.get("tasks")
+    if not isinstance(raw, list):
+        return out
+    for k, item in enumerate(raw):
+        try:
+            spec = TaskSpec.model_validate(item)
+        except ValueError:
+            continue
+        if spec.prior is None:
+            continue
+        where = f"tasks.{k}.prior"
+        if spec.kind != "search":
+            out.append((where, f"task {spec.id!r}: only search tasks carry a prior"))
+            continue
+        poly = spec.polygon()
+        assert poly is not None
+        lk = spec.prior.last_known
+        if lk is not None and not shapely.contains_xy(poly, lk.lon, lk.lat):
+            out.append((f"{where}.last_known", f"task {spec.id!r}: the last known point ({lk.lat}, {lk.lon}) is "
+                                               "outside the search area"))
+        for n, wa in enumerate(spec.prior.areas):
+            if not polygon_from_geojson(wa.area).intersects(poly):
+                out.append((f"{where}.areas.{n}.area", f"task {spec.id!r}: prior polygon {n} lies outside the "
+                                                       "search area"))
     return out

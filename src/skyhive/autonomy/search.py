@@ -123,8 +123,9 @@ class SearchGrid:
         key = bx * (ny // per + 2) + by
         uniq, block = np.unique(key, return_inverse=True)
         nb = uniq.size
-        bc = np.column_stack([np.bincount(block, centres[:, 0], nb), np.bincount(block, centres[:, 1], nb)])
-        bc /= np.bincount(block, minlength=nb)[:, None]
+        per_block = np.bincount(block, minlength=nb).astype(np.float64)[:, None]
+        bc = np.column_stack([np.bincount(block, centres[:, 0], nb), np.bincount(block, centres[:, 1], nb)]
+                             ).astype(np.float64) / per_block
         paths: list[F64] = []
         for k in range(nb):
             paths += _block_paths(centres[block == k], cell, lane_m)

@@ -12,7 +12,7 @@ A prior says where the missing person probably is (probability of containment, P
 * neither: uniform.
 
 Checks that need the task's area (a last known point or prior polygon outside it) are in
-:func:`prior_problems`, reported with their field paths by ``skyhive validate``.
+:func:`skyhive.autonomy.config.prior_problems`, reported with their field paths by ``skyhive validate``.
 """
 
 from __future__ import annotations
@@ -89,38 +89,3 @@ class SearchSettings(Section):
     share_hops: int = Field(3, ge=1, le=64, description="hops a searched-track message is relayed")
     persons: int = Field(0, ge=0, le=10000, description="hide this many persons drawn from the prior (per search "
                                                         "task, with the scenario seed), besides search_objects")
-
-
-def prior_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field path, message) for priors that do not fit their search task's area."""
-    import shapely
-
-    from skyhive.autonomy.config import TaskSpec
-    from skyhive.geo.fences import polygon_from_geojson
-
-    out: list[tuple[str, str]] = []
-    raw = data.get("tasks")
-    if not isinstance(raw, list):
-        return out
-    for k, item in enumerate(raw):
-        try:
-            spec = TaskSpec.model_validate(item)
-        except ValueError:
-            continue
-        if spec.prior is None:
-            continue
-        where = f"tasks.{k}.prior"
-        if spec.kind != "search":
-            out.append((where, f"task {spec.id!r}: only search tasks carry a prior"))
-            continue
-        poly = spec.polygon()
-        assert poly is not None
-        lk = spec.prior.last_known
-        if lk is not None and not shapely.contains_xy(poly, lk.lon, lk.lat):
-            out.append((f"{where}.last_known", f"task {spec.id!r}: the last known point ({lk.lat}, {lk.lon}) is "
-                                               "outside the search area"))
-        for n, wa in enumerate(spec.prior.areas):
-            if not polygon_from_geojson(wa.area).intersects(poly):
-                out.append((f"{where}.areas.{n}.area", f"task {spec.id!r}: prior polygon {n} lies outside the "
-                                                       "search area"))
-    return out

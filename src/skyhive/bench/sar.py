@@ -54,7 +54,9 @@ def measure(case: str, strategy: str, seed: int, overlap: float | None = None, u
     sim = Simulation(scenario(case, strategy, seed, overlap), base_dir=EXAMPLE.parent)
     end = sim.scenario.duration if until is None else until
     t0 = time.perf_counter()
-    mission = next(s for s in sim.systems if s.name == "mission")
+    from skyhive.autonomy.mission import MissionSystem
+
+    mission = next(s for s in sim.systems if isinstance(s, MissionSystem))
     while sim.t < end - 1e-9:
         sim.run(until=min(sim.t + 25.0, end))
         if bool(np.isfinite(mission.gs_t).all()):  # every person reported: nothing left to measure
