@@ -198,3 +198,11 @@ def test_unknown_strategy_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as exc:
         scenario_from_dict(data)
     assert "mission.search.strategy" in str(exc.value)
+
+
+def test_heartbeat_not_below_stale_rounds_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load(_small(tmp_path).read_text())
+    data["mission"].update({"heartbeat_rounds": 40, "stale_rounds": 30})
+    with pytest.raises(ScenarioError) as exc:
+        scenario_from_dict(data)
+    assert "mission.heartbeat_rounds" in str(exc.value) and "below stale_rounds" in str(exc.value)
