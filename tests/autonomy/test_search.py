@@ -206,3 +206,36 @@ def test_heartbeat_not_below_stale_rounds_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as exc:
         scenario_from_dict(data)
     assert "mission.heartbeat_rounds" in str(exc.value) and "below stale_rounds" in str(exc.value)
+
+
+def test_search_decisions_read_only_own_map_and_inbox(tmp_path: Path) -> None:
+    """Mid-search, replace every other drone's map and planner state by garbage: one tick later drone i's map,
+    block and velocity intent are bit-identical to the unpoisoned run."""
+    import copy
+
+    sim = Simulation.from_file(_small(tmp_path))
+    sim.run(until=20.0)
+    ref = copy.deepcopy(sim)
+    ref.step()
+    rng = np.random.default_rng(9)
+    n = sim.system("mission").wid.size  # type: ignore[attr-defined]
+    for i in range(n):
+        twin = copy.deepcopy(sim)
+        sp = twin.system("mission").search  # type: ignore[attr-defined]
+        pl, others = sp.planner, np.arange(n) != i
+        sp.belief.effort[others] = rng.exponential(1.0, sp.belief.effort[others].shape)
+        pl.block[others] = rng.integers(-1, sp.grid.n_blocks, others.sum())
+        pl.variant[others] = rng.integers(0, 4, others.sum())
+        pl.wp[others] = rng.integers(0, 3, others.sum())
+        pl.sweeping[others] = rng.random(others.sum()) < 0.5
+        pl.until[others] = rng.random(others.sum()) * 100
+        pl.claim_by[others] = rng.integers(-1, n, pl.claim_by[others].shape)
+        pl.claim_until[others] = rng.random(pl.claim_until[others].shape) * 100
+        sp.track[others] = rng.normal(0, 300, sp.track[others].shape)
+        twin.step()
+        a, b = ref.system("mission").search, twin.system("mission").search  # type: ignore[attr-defined]
+        assert np.array_equal(a.belief.effort[i], b.belief.effort[i]), i
+        for name in ("block", "variant", "wp", "sweeping", "claim_by", "claim_until"):
+            assert np.array_equal(getattr(a.planner, name)[i], getattr(b.planner, name)[i]), (i, name)
+        node = int(twin.system("mission").wid[i])  # type: ignore[attr-defined]
+        assert np.array_equal(ref.world.drones.intent_vel[node], twin.world.drones.intent_vel[node]), i
