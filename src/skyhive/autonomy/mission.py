@@ -29,6 +29,7 @@ from shapely.geometry import Polygon
 from skyhive.autonomy.cbba import CBBA, CBBAConfig
 from skyhive.autonomy.config import MissionSettings, TaskSpec, capability_mask
 from skyhive.autonomy.coverage import footprint_width, plan_coverage
+from skyhive.autonomy.finds import FindReports
 from skyhive.autonomy.meshlink import CommsTransport
 from skyhive.autonomy.search_mission import SearchPart
 from skyhive.autonomy.tasks import TaskKind, TaskSet
@@ -46,8 +47,7 @@ KINDS = {"inspect": TaskKind.INSPECT, "loiter": TaskKind.LOITER, "relay": TaskKi
 ACCEPT_H = 5.0  # m: a waypoint is reached within this horizontal distance ...
 ACCEPT_V = 3.0  # ... and this vertical distance
 POS_GAIN = 1.0  # 1/s: final approach speed per metre of error
-ACK_PERIOD_S = 5.0  # the ground station floods its list of heard finds this often
-OP_BYTES, DONE_BYTES, FIND_BYTES = 96, 16, 24  # airtime of a task order, a done notice, a find report
+OP_BYTES, DONE_BYTES = 96, 16  # airtime of a task order, a done notice
 TTL = 64
 TRANSIT_NEAR_M = 40.0  # leave the transit layer this close to the task
 SWEEP_TURN_M = 15.0  # a sweeping drone turns to its next lane this far before the lane's end
@@ -164,14 +164,7 @@ class MissionSystem:
         if self.search is not None and self.search.persons.size:  # persons drawn from the prior
             drawn = np.column_stack([self.search.persons, np.zeros(self.search.persons.shape[0])])
             self.obj = np.vstack([self.obj, drawn])
-        k = self.obj.shape[0]
-        self.found_by = np.zeros((w, k), bool)  # drone's own knowledge: it saw object k
-        self.acked = np.zeros((w, k), bool)  # it heard the ground station has it
-        self.last_report = np.full((w, k), -np.inf)
-        self.detect_t = np.full(k, np.inf)  # truth: first detection by any drone
-        self.gs_heard = np.zeros((max(comms.n_gs, 1), k), bool)
-        self.gs_t = np.full(k, np.inf)  # when a ground station received the first report of each
-        self.next_ack = 0.0
+        self.finds = FindReports(comms, self.wid, self.obj, settings, self.rng)
         self._register()
         self.cov_label = np.zeros((0, 0), np.int64)
         self.cov_x0 = self.cov_y0 = 0.0
@@ -180,15 +173,29 @@ class MissionSystem:
         self.cov_series: list[tuple[float, float]] = []
         self.next_cov_sample = 0.0
 
+    @property
+    def found_by(self) -> NDArray[np.bool_]:
+        return self.finds.found_by
+
+    @property
+    def acked(self) -> NDArray[np.bool_]:
+        return self.finds.acked
+
+    @property
+    def gs_t(self) -> F64:
+        return self.finds.gs_t
+
+    @property
+    def detect_t(self) -> F64:
+        return self.finds.detect_t
+
     # -- set-up ------------------------------------------------------------------------------------------------
     def _register(self) -> None:
         c = self.comms
         self.k_op = c.register_kind("mission/order", OP_BYTES, (3,), np.int64)
         self.k_done = c.register_kind("mission/done", DONE_BYTES, (), np.int64)
         self.k_beacon = c.register_kind("mission/vehicle", BEACON_BYTES, (9,), np.float64)
-        self.k_find = c.register_kind("mission/find", FIND_BYTES, (2,), np.int64)
-        self.k_ack = c.register_kind("mission/ack", max(1, (self.obj.shape[0] + 7) // 8 + 8),
-                                     (self.obj.shape[0],), np.bool_)
+        self.finds.register()
 
     def _search_part(self, specs: list[TaskSpec]) -> SearchPart | None:
         """The POC maps and planner over the scenario's search tasks (each task's prior mass in proportion to its
@@ -448,7 +455,7 @@ class MissionSystem:
             self.search.receive(t)
         self._fly(ctx, ok)
         if self.obj.shape[0]:
-            self._search(ctx, ok)
+            self.finds.step(ctx, ok)
         if self.search is not None:
             self.search.sense(d.pos[self.wid], ok, t, ctx.dt)
             self.search.share(ok)
@@ -515,20 +522,7 @@ class MissionSystem:
             self.cbba.usable[r, j] = False
             self.cbba.touch(r)
         if self.obj.shape[0]:
-            ib = self.comms.inbox(self.k_find)
-            if len(ib):
-                g = ib.receivers - self.comms.n_drones
-                isgs = (g >= 0) & (g < self.comms.n_gs)
-                g, obj = g[isgs], ib.payload[isgs, 0]
-                new = ~self.gs_heard[g, obj]
-                self.gs_heard[g, obj] = True
-                first = obj[new & ~np.isfinite(self.gs_t[obj])]
-                self.gs_t[first] = t
-            ib = self.comms.inbox(self.k_ack)
-            if len(ib):
-                r = self.transport.index_of[ib.receivers]
-                mine = r >= 0
-                np.logical_or.at(self.acked, r[mine], ib.payload[mine])
+            self.finds.receive(t)
 
     def _round(self, ctx: TickContext, ok: NDArray[np.bool_]) -> None:
         d = ctx.world.drones
@@ -683,45 +677,6 @@ class MissionSystem:
         self.mode[a] = 0
         self.comms.flood(self.wid[a], self.k_done, j, ttl=TTL)
 
-    def _search(self, ctx: TickContext, ok: NDArray[np.bool_]) -> None:
-        d = ctx.world.drones
-        t, dt = ctx.t, ctx.dt
-        det = self.cfg.detection
-        tan = np.tan(np.radians(self.cfg.camera_fov_deg) / 2.0)
-        h_max = max(float(d.pos[self.wid, 2].max(initial=0.0)), 1.0)
-        radius = 4.0 * h_max * tan / 2.0  # 4 sigma at the highest worker
-        p, q, _ = ctx.index.near_points(self.obj, radius)
-        a = self.transport.index_of[q] if q.size else q
-        keep = (a >= 0) & (q < self.comms.n_drones)
-        p, q, a = p[keep], q[keep], a[keep]
-        keep = ok[a] & ~self.found_by[a, p]
-        p, q, a = p[keep], q[keep], a[keep]
-        if p.size:
-            h = d.pos[q, 2] - self.obj[p, 2]
-            up = h > 1.0
-            p, q, a, h = p[up], q[up], a[up], h[up]
-            sigma = h * tan / 2.0
-            dh = np.hypot(*(d.pos[q, :2] - self.obj[p, :2]).T)
-            rate = det.rate_per_s * np.minimum(1.0, (det.ref_alt_m / h) ** 2) * np.exp(-0.5 * (dh / sigma) ** 2)
-            hit = self.rng.random(p.size) < -np.expm1(-rate * dt)
-            self.found_by[a[hit], p[hit]] = True
-            np.minimum.at(self.detect_t, p[hit], t)
-        # report every find not yet acknowledged, now and then again every report_retry_s
-        due = self.found_by & ~self.acked & (t - self.last_report >= self.cfg.report_retry_s - 1e-9)
-        due &= ok[:, None]
-        ra, ro = np.nonzero(due)
-        if ra.size:
-            self.last_report[ra, ro] = t
-            src = self.wid[ra]
-            gd = np.linalg.norm(d.pos[src][:, None, :] - self.gs_pos[None, :, :], axis=2)
-            dst = self.gs_nodes[np.argmin(gd, axis=1)]
-            self.comms.unicast(src, dst, self.k_find, np.column_stack([ro, src]), ttl=TTL)
-        if t + 1e-9 >= self.next_ack:
-            self.next_ack = t + ACK_PERIOD_S
-            heard = self.gs_heard[: self.comms.n_gs]
-            if heard.any():
-                self.comms.flood(self.gs_nodes, self.k_ack, heard, ttl=TTL)
-
     def _coverage(self, ctx: TickContext, ok: NDArray[np.bool_]) -> None:
         d = ctx.world.drones
         pos = d.pos[self.wid[ok]]
@@ -798,18 +753,7 @@ class MissionSystem:
                 thin.append(self.cov_series[-1])
             out["mission_coverage_series"] = thin
         if self.obj.shape[0]:
-            found = np.isfinite(self.gs_t)
-            out["search_objects"] = int(self.obj.shape[0])
-            out["search_found_reported"] = int(found.sum())
-            out["search_detected"] = int(np.isfinite(self.detect_t).sum())
-            out["search_time_to_find_s"] = [None if not np.isfinite(x) else round(float(x), 3) for x in self.gs_t]
-            out["search_time_to_find_all_s"] = round(float(self.gs_t.max()), 3) if found.all() else None
-            half = np.sort(self.gs_t)[(self.obj.shape[0] + 1) // 2 - 1]
-            out["search_time_to_find_half_s"] = round(float(half), 3) if np.isfinite(half) else None
-            det = np.sort(self.detect_t)
-            out["search_time_to_detect_half_s"] = (round(float(det[(det.size + 1) // 2 - 1]), 3)
-                                                   if np.isfinite(det[(det.size + 1) // 2 - 1]) else None)
-            out["search_time_to_detect_all_s"] = round(float(det[-1]), 3) if np.isfinite(det[-1]) else None
+            out.update(self.finds.metrics())
         if self.search is not None:
             out.update(self.search.metrics())
         if self.cfg.allocation == "cbba":
