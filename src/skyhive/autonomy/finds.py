@@ -36,6 +36,7 @@ class FindReports:
         self.found_by = np.zeros((w, k), bool)  # drone's own knowledge: it saw object k
         self.acked = np.zeros((w, k), bool)  # it heard the ground station has it
         self.last_report = np.full((w, k), -np.inf)
+        self.found_t = np.full((w, k), np.inf)  # when the drone's own camera saw object k
         self.detect_t = np.full(k, np.inf)  # truth: first detection by any drone
         self.gs_heard = np.zeros((max(comms.n_gs, 1), k), bool)
         self.gs_t = np.full(k, np.inf)  # when a ground station received the first report of each
@@ -86,6 +87,7 @@ class FindReports:
             rate = det.rate_per_s * np.minimum(1.0, (det.ref_alt_m / h) ** 2) * np.exp(-0.5 * (dh / sigma) ** 2)
             hit = self.rng.random(p.size) < -np.expm1(-rate * dt)
             self.found_by[a[hit], p[hit]] = True
+            np.minimum.at(self.found_t, (a[hit], p[hit]), t)
             np.minimum.at(self.detect_t, p[hit], t)
         # report every find not yet acknowledged, now and then again every report_retry_s
         due = self.found_by & ~self.acked & (t - self.last_report >= self.cfg.report_retry_s - 1e-9)
@@ -102,6 +104,11 @@ class FindReports:
             heard = self.gs_heard[: self.comms.n_gs]
             if heard.any():
                 self.comms.flood(self.gs_nodes, self.k_ack, heard, ttl=TTL)
+
+    def unheard_since(self, t: float) -> F64:
+        """Per worker, how long its oldest find has waited for the station's acknowledgement (0: none)."""
+        wait = np.where(self.found_by & ~self.acked, t - self.found_t, 0.0)
+        return np.asarray(wait.max(axis=1, initial=0.0), np.float64)
 
     def metrics(self) -> dict[str, object]:
         found = np.isfinite(self.gs_t)

@@ -51,6 +51,7 @@ OP_BYTES, DONE_BYTES = 96, 16  # airtime of a task order, a done notice
 TTL = 64
 TRANSIT_NEAR_M = 40.0  # leave the transit layer this close to the task
 SWEEP_TURN_M = 15.0  # a sweeping drone turns to its next lane this far before the lane's end
+CARRY_AFTER_S = 60.0  # a searching drone flies an unacknowledged find home after this long
 SEARCH_TRANSIT_M = 400.0  # a searching drone flies to a block this close at the work height (camera on)
 BEACON_BYTES, BEACON_TTL = 40, 8  # a manned vehicle's state beacon (position, velocity, heading, time)
 
@@ -566,7 +567,12 @@ class MissionSystem:
         # unacknowledged finds home if the mesh cannot (store and forward), and ready for new orders
         idle = np.flatnonzero(ok & (self.cur < 0))
         if idle.size and self.search is not None and self.search.active:
-            idle = self._fly_search(d, idle, t)
+            # a find the mesh has not carried to the station for CARRY_AFTER_S is flown home (store and forward):
+            # the drone leaves its block and searches on once it heard the station's acknowledgement
+            carry = (self.finds.unheard_since(t)[idle] > CARRY_AFTER_S if self.obj.shape[0]
+                     else np.zeros(idle.size, bool))
+            self.search.planner.block[idle[carry]] = -1
+            idle = np.concatenate([self._fly_search(d, idle[~carry], t), idle[carry]])
         if idle.size:
             node = self.wid[idle]
             home = d.home[node].copy()

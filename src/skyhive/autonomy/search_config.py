@@ -86,6 +86,6 @@ class SearchSettings(Section):
     cell_m: float = Field(25.0, gt=1.0, le=1000.0, description="POC map cell size")
     block_m: float = Field(200.0, gt=10.0, le=10000.0, description="a drone sweeps one block of this size at a time")
     share_s: float = Field(10.0, gt=0.0, le=600.0, description="a drone sends the track it searched this often")
-    share_hops: int = Field(3, ge=1, le=64, description="hops a searched-track message is relayed")
+    share_hops: int = Field(1, ge=1, le=64, description="hops a searched-track message is relayed")
     persons: int = Field(0, ge=0, le=10000, description="hide this many persons drawn from the prior (per search "
                                                         "task, with the scenario seed), besides search_objects")
