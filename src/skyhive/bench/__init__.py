@@ -30,4 +30,5 @@ SUITES: dict[str, str] = {
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",
     "sar-allocation": "skyhive.bench.sar_allocation:run",
+    "safety": "skyhive.bench.safety:run",
 }
