@@ -176,7 +176,15 @@ class Comms(Section):
 
 def comms_cross_checks(data: dict[str, Any], fleets: list[tuple[int, Any]]) -> list[Any]:
     """Names used by comms faults must exist; ground-station names must be unique (problems with field paths)."""
-    from skyhive.scenario.load import Problem, _section
+    from pydantic import ValidationError
+
+    from skyhive.scenario.load import Problem
+
+    def _section(model: type[Section], raw: Any) -> Any:  # the section when it validates on its own, else None
+        try:
+            return model.model_validate(raw)
+        except ValidationError:
+            return None
 
     problems: list[Problem] = []
     counts = {f.name: f.count for _, f in fleets}
