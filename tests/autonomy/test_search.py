@@ -239,3 +239,26 @@ def test_search_decisions_read_only_own_map_and_inbox(tmp_path: Path) -> None:
             assert np.array_equal(getattr(a.planner, name)[i], getattr(b.planner, name)[i]), (i, name)
         node = int(twin.system("mission").wid[i])  # type: ignore[attr-defined]
         assert np.array_equal(ref.world.drones.intent_vel[node], twin.world.drones.intent_vel[node]), i
+
+
+def test_claims_first_to_finish_wins_and_the_loser_picks_again() -> None:
+    from skyhive.autonomy.search import BlockPlanner
+
+    g = _grid(cell=50.0)
+    pl = BlockPlanner(g, Belief(g, 3), np.full(3, 10.0))
+    pl.started = True
+    took = pl.assign(np.array([0, 1]), np.array([[500.0, 500.0], [500.0, 500.0]]), 0.0)
+    assert took.tolist() == [0, 1] and pl.block[0] == pl.block[1]  # chosen at once: the same block
+    b = int(pl.block[0])
+    # drone 1 hears drone 0's claim: 0 finishes no later and has the lower id, so 1 gives up and re-chooses
+    lost = pl.hear_claims(np.array([1]), np.array([0]), np.array([b]), np.array([pl.until[0]]), 0.0)
+    assert lost.tolist() == [1] and pl.block[1] == -1 and pl.claim_by[1, b] == 0
+    pl.assign(np.array([1]), np.array([[500.0, 500.0]]), 0.0)
+    assert pl.block[1] not in (-1, b)
+    # drone 0 hears 1's (older, later-finishing) claim on another block: nothing of its own changes
+    assert pl.hear_claims(np.array([0]), np.array([1]), pl.block[[1]], pl.until[[1]], 0.0).size == 0
+    assert pl.block[0] == b
+    # a claim that should have finished counts as swept: drone 2 does not take b
+    pl.claim_by[2, b], pl.claim_until[2, b] = 0, 1.0
+    pl.assign(np.array([2]), np.array([[500.0, 500.0]]), 5.0)
+    assert pl.block[2] != b
