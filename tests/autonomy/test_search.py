@@ -14,14 +14,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
+from skyhive.autonomy.mission import MissionSystem
 from skyhive.autonomy.search import Belief, SearchGrid, glimpse_effort, prior_weights
 from skyhive.autonomy.search_config import SearchPrior
+from skyhive.autonomy.search_mission import SearchPart
 from skyhive.scenario.load import ScenarioError, scenario_from_dict
 from skyhive.sim import Simulation
 
 from .test_mission import ll
 
 TAN30 = math.tan(math.radians(30.0))
+
+
+def _mission(sim: Simulation) -> MissionSystem:
+    ms = sim.system("mission")
+    assert isinstance(ms, MissionSystem)
+    return ms
+
+
+def _part(ms: MissionSystem) -> SearchPart:
+    assert ms.search is not None
+    return ms.search
 
 
 def _grid(prior: SearchPrior | None = None, size: float = 1000.0, cell: float = 25.0) -> SearchGrid:
@@ -115,24 +128,24 @@ def _small(tmp_path: Path, strategy: str = "probability", range_m: float = 1500.
 def test_probability_search_flies_blocks_and_reports_pos(tmp_path: Path) -> None:
     sim = Simulation.from_file(_small(tmp_path))
     sim.run()
-    ms = next(s for s in sim.systems if s.name == "mission")
+    ms = _mission(sim)
     m = sim.metrics
     assert m["search_strategy"] == "probability"
-    assert ms.search.planner.started and (ms.search.planner.claim_by[0] >= 0).any()
+    assert _part(ms).planner.started and (_part(ms).planner.claim_by[0] >= 0).any()
     series = [p for _, p in m["search_pos_series"]]
     assert series == sorted(series) and 0.2 < series[-1] <= 1.0
     assert m["search_objects"] == 3
     # the launch fan-out: every worker took a different block
-    assert len(set(ms.search.planner.block.tolist()) - {-1}) == int((ms.search.planner.block >= 0).sum())
+    assert len(set(_part(ms).planner.block.tolist()) - {-1}) == int((_part(ms).planner.block >= 0).sum())
 
 
 def test_same_seed_same_persons_in_both_strategies(tmp_path: Path) -> None:
     a = Simulation.from_file(_small(tmp_path, "probability"))
     b = Simulation.from_file(_small(tmp_path, "lawnmower"))
-    ma = next(s for s in a.systems if s.name == "mission")
-    mb = next(s for s in b.systems if s.name == "mission")
+    ma = _mission(a)
+    mb = _mission(b)
     assert np.array_equal(ma.obj, mb.obj) and ma.obj.shape[0] == 3
-    assert mb.search is not None and not mb.search.active and len(mb.tasks) > 0  # lawnmower: shares for CBBA
+    assert mb.search is not None and not _part(mb).active and len(mb.tasks) > 0  # lawnmower: shares for CBBA
     assert len(ma.tasks) == 0
 
 
@@ -140,8 +153,8 @@ def test_searched_not_found_only_arrives_through_the_mesh(tmp_path: Path) -> Non
     """With radios that reach nobody, each drone's map is exactly its own camera's effort; with the mesh up, drones
     also know cells only others searched."""
     sim = Simulation.from_file(_small(tmp_path, range_m=1.0))
-    ms = next(s for s in sim.systems if s.name == "mission")
-    sp = ms.search
+    ms = _mission(sim)
+    sp = _part(ms)
     own = np.zeros_like(sp.belief.effort, dtype=np.float64)
     d = sim.world.drones
     det = ms.cfg.detection
@@ -153,14 +166,14 @@ def test_searched_not_found_only_arrives_through_the_mesh(tmp_path: Path) -> Non
     assert len(sp.comms.inbox(sp.k_track)) == 0
     # with the mesh: a drone's map has effort where it never flew, from the others' tracks
     sim2 = Simulation.from_file(_small(tmp_path))
-    ms2 = next(s for s in sim2.systems if s.name == "mission")
-    own2 = np.zeros_like(ms2.search.belief.effort, dtype=np.float64)
+    ms2 = _mission(sim2)
+    own2 = np.zeros_like(_part(ms2).belief.effort, dtype=np.float64)
     for _ in range(200):
-        s, c, e = glimpse_effort(ms2.search.grid, sim2.world.drones.pos[ms2.wid], sim2.dt, det.rate_per_s,
+        s, c, e = glimpse_effort(_part(ms2).grid, sim2.world.drones.pos[ms2.wid], sim2.dt, det.rate_per_s,
                                  det.ref_alt_m, TAN30)
         np.add.at(own2, (s, c), e)
         sim2.step()
-    heard = (ms2.search.belief.effort > 0.5) & (own2 == 0)
+    heard = (_part(ms2).belief.effort > 0.5) & (own2 == 0)
     assert heard.any(axis=1).sum() >= 4
 
 
@@ -169,8 +182,8 @@ def test_same_seed_same_run(tmp_path: Path) -> None:
     for _ in range(2):
         sim = Simulation.from_file(_small(tmp_path))
         sim.run(until=30)
-        ms = next(s for s in sim.systems if s.name == "mission")
-        runs.append((sim.world.drones.pos.copy(), ms.search.belief.effort.copy()))
+        ms = _mission(sim)
+        runs.append((sim.world.drones.pos.copy(), _part(ms).belief.effort.copy()))
     assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
 
 
@@ -218,10 +231,10 @@ def test_search_decisions_read_only_own_map_and_inbox(tmp_path: Path) -> None:
     ref = copy.deepcopy(sim)
     ref.step()
     rng = np.random.default_rng(9)
-    n = sim.system("mission").wid.size  # type: ignore[attr-defined]
+    n = _mission(sim).wid.size
     for i in range(n):
         twin = copy.deepcopy(sim)
-        sp = twin.system("mission").search  # type: ignore[attr-defined]
+        sp = _part(_mission(twin))
         pl, others = sp.planner, np.arange(n) != i
         sp.belief.effort[others] = rng.exponential(1.0, sp.belief.effort[others].shape)
         pl.block[others] = rng.integers(-1, sp.grid.n_blocks, others.sum())
@@ -233,11 +246,11 @@ def test_search_decisions_read_only_own_map_and_inbox(tmp_path: Path) -> None:
         pl.claim_until[others] = rng.random(pl.claim_until[others].shape) * 100
         sp.track[others] = rng.normal(0, 300, sp.track[others].shape)
         twin.step()
-        a, b = ref.system("mission").search, twin.system("mission").search  # type: ignore[attr-defined]
+        a, b = _part(_mission(ref)), _part(_mission(twin))
         assert np.array_equal(a.belief.effort[i], b.belief.effort[i]), i
         for name in ("block", "variant", "wp", "sweeping", "claim_by", "claim_until"):
             assert np.array_equal(getattr(a.planner, name)[i], getattr(b.planner, name)[i]), (i, name)
-        node = int(twin.system("mission").wid[i])  # type: ignore[attr-defined]
+        node = int(_mission(twin).wid[i])
         assert np.array_equal(ref.world.drones.intent_vel[node], twin.world.drones.intent_vel[node]), i
 
 

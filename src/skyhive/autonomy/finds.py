@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skyhive.autonomy.config import MissionSettings
-from skyhive.systems import TickContext
+from skyhive.systems import Rate, TickContext
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -40,7 +40,7 @@ class FindReports:
         self.detect_t = np.full(k, np.inf)  # truth: first detection by any drone
         self.gs_heard = np.zeros((max(comms.n_gs, 1), k), bool)
         self.gs_t = np.full(k, np.inf)  # when a ground station received the first report of each
-        self.next_ack = 0.0
+        self.ack_rate = Rate(ACK_PERIOD_S, from_last=True)
 
     def register(self) -> None:
         c, k = self.comms, self.obj.shape[0]
@@ -99,8 +99,7 @@ class FindReports:
             gd = np.linalg.norm(d.pos[src][:, None, :] - self.comms.gs_pos[None, :, :], axis=2)
             dst = self.gs_nodes[np.argmin(gd, axis=1)]
             self.comms.unicast(src, dst, self.k_find, np.column_stack([ro, src]), ttl=TTL)
-        if t + 1e-9 >= self.next_ack:
-            self.next_ack = t + ACK_PERIOD_S
+        if self.ack_rate.due(t):
             heard = self.gs_heard[: self.comms.n_gs]
             if heard.any():
                 self.comms.flood(self.gs_nodes, self.k_ack, heard, ttl=TTL)
