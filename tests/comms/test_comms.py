@@ -42,6 +42,10 @@ def line(name: str, count: int, x0: float, spacing: float, **radio: Any) -> dict
 
 
 def sim_of(sc: dict[str, Any], seed: int | None = None) -> tuple[Simulation, CommsSystem]:
+    # the radio tests park drones on the ground closer than the default separation: set it below the pads
+    gaps = [f["launch"]["spacing_m"] for f in sc.get("fleets", []) if "spacing_m" in f.get("launch", {})]
+    if gaps and "safety" not in sc:
+        sc = {**sc, "safety": {"separation_m": min(10.0, 0.5 * min(gaps))}}
     sim = Simulation(scenario_from_dict(sc), seed=seed)
     comms = sim.system("comms")
     assert isinstance(comms, CommsSystem)

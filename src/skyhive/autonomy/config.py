@@ -17,6 +17,7 @@ import shapely
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
+from skyhive.autonomy.search_config import SearchPrior, SearchSettings
 from skyhive.autonomy.tasks import TASK_KINDS, TaskSet
 from skyhive.scenario.base import CheckInput, Problem, Section, WellClear
 
@@ -51,6 +52,7 @@ class TaskSpec(Section):
     end_s: float | None = Field(None, gt=0.0)
     service_s: float = Field(0.0, ge=0.0, le=7 * 86400.0)
     requires: list[Capability] = Field(default_factory=list)
+    prior: SearchPrior | None = Field(None, description="search: where the person probably is (default: uniform)")
 
     @field_validator("area")
     @classmethod
@@ -162,7 +164,7 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
                                                  f"geofence {name!r}"))
     for name in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(("tasks", f"task id {name!r} is used more than once"))
-    return out + _worker_problems(fleets, raw) + mission_problems(data)
+    return out + _worker_problems(fleets, raw) + mission_problems(data) + prior_problems(data)
 
 
 def _worker_problems(fleets: Sequence[tuple[int, Any]], raw: list[Any]) -> list[tuple[str, str]]:
@@ -288,10 +290,14 @@ class MissionSettings(Section):
                                         description="survey/search shares per area (default: workers / areas)")
     max_bundle: int = Field(3, ge=1, le=50)
     stale_rounds: int = Field(30, ge=2, le=100000)
+    heartbeat_rounds: int = Field(1, ge=1, le=100000,
+                                  description="a drone whose CBBA row did not change re-sends it only this often "
+                                              "(liveness for stale_rounds); 1: every round")
     discount: float = Field(0.999, gt=0.0, le=1.0)
     coverage_cell_m: float = Field(10.0, gt=0.5, le=1000.0)
     detection: Detection = Field(default_factory=Detection)
     search_objects: list[ObjectPoint] = Field(default_factory=list)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     report_retry_s: float = Field(10.0, gt=0.0, le=3600.0, description="re-send an unacknowledged find")
     operator: list[OperatorEvent] = Field(default_factory=list)
     order_repeat_s: float = Field(10.0, gt=0.0, le=3600.0, description="a station re-floods an unconfirmed order")
@@ -313,6 +319,10 @@ def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     ops = (mission or {}).get("operator") or [] if isinstance(mission, dict) else []
     if not isinstance(mission, dict):
         return out
+    hb, stale = mission.get("heartbeat_rounds", 1), mission.get("stale_rounds", 30)
+    if isinstance(hb, int) and isinstance(stale, int) and hb >= stale:
+        out.append(("mission.heartbeat_rounds", f"heartbeat_rounds ({hb}) must be below stale_rounds ({stale}), or "
+                                                "live drones would be dropped as silent"))
     if mission.get("search_objects"):
         kinds = [t.get("kind") for t in tasks if isinstance(t, dict)]
         kinds += [(o.get("add") or {}).get("kind") for o in ops if isinstance(o, dict)]
@@ -333,4 +343,36 @@ def mission_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
         c = o.get("cancel")
         if c is not None and c not in ids:
             out.append((f"mission.operator.{k}.cancel", f"no task with id {c!r}"))
+    return out
+
+
+def prior_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field path, message) for priors that do not fit their search task's area."""
+    from skyhive.geo.fences import polygon_from_geojson
+
+    out: list[tuple[str, str]] = []
+    raw = data.get("tasks")
+    if not isinstance(raw, list):
+        return out
+    for k, item in enumerate(raw):
+        try:
+            spec = TaskSpec.model_validate(item)
+        except ValueError:
+            continue
+        if spec.prior is None:
+            continue
+        where = f"tasks.{k}.prior"
+        if spec.kind != "search":
+            out.append((where, f"task {spec.id!r}: only search tasks carry a prior"))
+            continue
+        poly = spec.polygon()
+        assert poly is not None
+        lk = spec.prior.last_known
+        if lk is not None and not shapely.contains_xy(poly, lk.lon, lk.lat):
+            out.append((f"{where}.last_known", f"task {spec.id!r}: the last known point ({lk.lat}, {lk.lon}) is "
+                                               "outside the search area"))
+        for n, wa in enumerate(spec.prior.areas):
+            if not polygon_from_geojson(wa.area).intersects(poly):
+                out.append((f"{where}.areas.{n}.area", f"task {spec.id!r}: prior polygon {n} lies outside the "
+                                                       "search area"))
     return out

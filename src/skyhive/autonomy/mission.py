@@ -29,7 +29,9 @@ from shapely.geometry import Polygon
 from skyhive.autonomy.cbba import CBBA, CBBAConfig
 from skyhive.autonomy.config import MissionSettings, TaskSpec, capability_mask
 from skyhive.autonomy.coverage import footprint_width, plan_coverage
+from skyhive.autonomy.finds import FindReports
 from skyhive.autonomy.meshlink import CommsTransport
+from skyhive.autonomy.search_mission import SearchPart
 from skyhive.autonomy.tasks import TASK_KINDS, TaskKind, TaskSet
 from skyhive.record import scene
 from skyhive.scenario.models import cruise_power_w
@@ -47,10 +49,12 @@ I64 = NDArray[np.int64]
 ACCEPT_H = 5.0  # m: a waypoint is reached within this horizontal distance ...
 ACCEPT_V = 3.0  # ... and this vertical distance
 POS_GAIN = 1.0  # 1/s: final approach speed per metre of error
-ACK_PERIOD_S = 5.0  # the ground station floods its list of heard finds this often
-OP_BYTES, DONE_BYTES, FIND_BYTES = 96, 16, 24  # airtime of a task order, a done notice, a find report
+OP_BYTES, DONE_BYTES = 96, 16  # airtime of a task order, a done notice
 TTL = 64
 TRANSIT_NEAR_M = 40.0  # leave the transit layer this close to the task
+SWEEP_TURN_M = 15.0  # a sweeping drone turns to its next lane this far before the lane's end
+CARRY_AFTER_S = 60.0  # a searching drone flies an unacknowledged find home after this long
+SEARCH_TRANSIT_M = 400.0  # a searching drone flies to a block this close at the work height (camera on)
 BEACON_BYTES, BEACON_TTL = 40, 8  # a manned vehicle's state beacon (position, velocity, heading, time)
 
 
@@ -112,10 +116,13 @@ class MissionSystem:
         self.wp_len = np.zeros(0, np.int64)
         self.wps = np.zeros((0, 3))
         self.areas: list[tuple[int, Polygon]] = []  # (mission task, polygon in local metres)
-        n_areas = sum(1 for t in sc.tasks if t.kind in ("survey", "search"))
+        self.rng = ctx.rng("mission")
+        self.search = self._search_part(sc.tasks)
+        n_areas = sum(1 for t in sc.tasks if t.kind == "survey" or (t.kind == "search" and self.search is None))
         self.shares = settings.shares_per_area or max(1, w // max(n_areas, 1))
         for spec in sc.tasks:
             self._define(spec, 0.0)
+        self._defining_initial = False
         m = len(self.tasks)
         # allocator over the workers; its rows are each worker's own knowledge
         slices = [(ctx.fleet_slices[f.name], capability_mask(f.capabilities)) for f in sc.fleets if f.route is None]
@@ -123,7 +130,8 @@ class MissionSystem:
         self.cbba = CBBA(self.tasks, d.pos[self.wid] if w else np.zeros((0, 3)), speed=self.speed if w else 10.0,
                          cap=cap,
                          config=CBBAConfig(max_bundle=settings.max_bundle, discount=settings.discount,
-                                           stale_rounds=settings.stale_rounds))
+                                           stale_rounds=settings.stale_rounds,
+                                           heartbeat=settings.heartbeat_rounds))
         self.transport = CommsTransport(comms, self.wid)
         self.transport.width = m
         self.closed = np.zeros((w, m), bool)  # heard done or cancelled
@@ -149,15 +157,10 @@ class MissionSystem:
         # search objects: truth positions on the ground
         obj = [ctx.frame.local(o.lat, o.lon, 0.0) for o in settings.search_objects]
         self.obj = np.asarray(obj, np.float64).reshape(-1, 3)
-        k = self.obj.shape[0]
-        self.found_by = np.zeros((w, k), bool)  # drone's own knowledge: it saw object k
-        self.acked = np.zeros((w, k), bool)  # it heard the ground station has it
-        self.last_report = np.full((w, k), -np.inf)
-        self.detect_t = np.full(k, np.inf)  # truth: first detection by any drone
-        self.gs_heard = np.zeros((max(comms.n_gs, 1), k), bool)
-        self.gs_t = np.full(k, np.inf)  # when a ground station received the first report of each
-        self.ack_rate = Rate(ACK_PERIOD_S, from_last=True)
-        self.rng = ctx.rng("mission")
+        if self.search is not None and self.search.persons.size:  # persons drawn from the prior
+            drawn = np.column_stack([self.search.persons, np.zeros(self.search.persons.shape[0])])
+            self.obj = np.vstack([self.obj, drawn])
+        self.finds = FindReports(comms, self.wid, self.obj, settings, self.rng)
         self._register()
         self.cov_label = np.zeros((0, 0), np.int64)
         self.cov_x0 = self.cov_y0 = 0.0
@@ -166,15 +169,45 @@ class MissionSystem:
         self.cov_series: list[tuple[float, float]] = []
         self.cov_sample_rate = Rate(10.0, from_last=True)
 
+    @property
+    def found_by(self) -> NDArray[np.bool_]:
+        return self.finds.found_by
+
+    @property
+    def acked(self) -> NDArray[np.bool_]:
+        return self.finds.acked
+
+    @property
+    def gs_t(self) -> F64:
+        return self.finds.gs_t
+
+    @property
+    def detect_t(self) -> F64:
+        return self.finds.detect_t
+
     # -- set-up ------------------------------------------------------------------------------------------------
     def _register(self) -> None:
         c = self.comms
         self.k_op = c.register_kind("mission/order", OP_BYTES, (3,), np.int64)
         self.k_done = c.register_kind("mission/done", DONE_BYTES, (), np.int64)
         self.k_beacon = c.register_kind("mission/vehicle", BEACON_BYTES, (9,), np.float64)
-        self.k_find = c.register_kind("mission/find", FIND_BYTES, (2,), np.int64)
-        self.k_ack = c.register_kind("mission/ack", max(1, (self.obj.shape[0] + 7) // 8 + 8),
-                                     (self.obj.shape[0],), np.bool_)
+        self.finds.register()
+
+    def _search_part(self, specs: list[TaskSpec]) -> SearchPart | None:
+        """The POC maps and planner over the scenario's search tasks (each task's prior mass in proportion to its
+        value), or None without search tasks.  Built in both strategies: the lawnmower run draws the same persons
+        and reports the same POS figures."""
+        self._defining_initial = True
+        found = [s for s in specs if s.kind == "search"]
+        if not found:
+            return None
+        total = sum(s.value for s in found)
+        areas = [(self._polygon(s), s.prior, s.value / total) for s in found]
+
+        def to_local(lat: float, lon: float) -> F64:
+            return np.asarray(self.frame.local(lat, lon, 0.0), np.float64)[:2]
+
+        return SearchPart(self.comms, self.wid, self.speed, self.cfg, areas, to_local, self.rng)
 
     def _enu(self, lat: float, lon: float, alt: float) -> F64:
         return np.asarray(self.frame.local(lat, lon, alt), np.float64)
@@ -222,6 +255,9 @@ class MissionSystem:
             ids = self.tasks.add(p[None, :], value=spec.value, kind=int(TASK_KINDS[spec.kind]), t_start=spec.start_s,
                                  t_end=end, service=spec.service_s, req_cap=cap)
             self._plans([p[None, :]])
+        elif spec.kind == "search" and self._defining_initial and self.search is not None and self.search.active:
+            ids = np.zeros(0, np.int64)  # flown by the search part, block by block (docs/autonomy.md)
+            self.areas.append((len(self.mtasks), self._polygon(spec)))
         else:
             plan = plan_coverage(self._polygon(spec), self.shares, self.cfg.alt_m, self.cfg.camera_fov_deg,
                                  self.cfg.overlap)
@@ -404,11 +440,16 @@ class MissionSystem:
             self._repeat_orders(t, heard)
         ok = d.status[self.wid] == DroneStatus.ACTIVE
         ok &= ~self.control.external[self.wid]
-        if self.cfg.allocation == "cbba" and self.round_rate.due(t):
+        if self.cfg.allocation == "cbba" and len(self.tasks) and self.round_rate.due(t):
             self._round(ctx, ok)
+        if self.search is not None:
+            self.search.receive(t)
         self._fly(ctx, ok)
         if self.obj.shape[0]:
-            self._search(ctx, ok)
+            self.finds.step(ctx, ok)
+        if self.search is not None:
+            self.search.sense(d.pos[self.wid], ok, t, ctx.dt)
+            self.search.share(ok)
         if self.cov_label.size:
             self._coverage(ctx, ok)
 
@@ -471,20 +512,7 @@ class MissionSystem:
             self.cbba.usable[r, j] = False
             self.cbba.touch(r)
         if self.obj.shape[0]:
-            ib = self.comms.inbox(self.k_find)
-            if len(ib):
-                g = ib.receivers - self.comms.n_drones
-                isgs = (g >= 0) & (g < self.comms.n_gs)
-                g, obj = g[isgs], ib.payload[isgs, 0]
-                new = ~self.gs_heard[g, obj]
-                self.gs_heard[g, obj] = True
-                first = obj[new & ~np.isfinite(self.gs_t[obj])]
-                self.gs_t[first] = t
-            ib = self.comms.inbox(self.k_ack)
-            if len(ib):
-                r = self.transport.index_of[ib.receivers]
-                mine = r >= 0
-                np.logical_or.at(self.acked, r[mine], ib.payload[mine])
+            self.finds.receive(t)
 
     def _round(self, ctx: TickContext, ok: NDArray[np.bool_]) -> None:
         d = ctx.world.drones
@@ -530,6 +558,13 @@ class MissionSystem:
         # idle workers wait over their launch point in the transit layer: in range of the base, carrying their
         # unacknowledged finds home if the mesh cannot (store and forward), and ready for new orders
         idle = np.flatnonzero(ok & (self.cur < 0))
+        if idle.size and self.search is not None and self.search.active:
+            # a find the mesh has not carried to the station for CARRY_AFTER_S is flown home (store and forward):
+            # the drone leaves its block and searches on once it heard the station's acknowledgement
+            carry = (self.finds.unheard_since(t)[idle] > CARRY_AFTER_S if self.obj.shape[0]
+                     else np.zeros(idle.size, bool))
+            self.search.planner.block[idle[carry]] = -1
+            idle = np.concatenate([self._fly_search(d, idle[~carry], t), idle[carry]])
         if idle.size:
             node = self.wid[idle]
             home = d.home[node].copy()
@@ -581,6 +616,28 @@ class MissionSystem:
         cnt = np.bincount(self.cur[serving], minlength=len(self.tasks))
         self.conflicted |= cnt > 1
 
+    def _fly_search(self, d: Any, idle: I64, t: float) -> I64:
+        """Idle workers sweep the blocks the search part gives them: out in the transit layer, then lane by lane
+        at the work height.  Returns the workers left without a block."""
+        sp, pl = self.search, self.search.planner  # type: ignore[union-attr]
+        assert sp is not None
+        sp.choose(idle, d.pos[self.wid[idle]], t)
+        a = idle[pl.block[idle] >= 0]
+        if a.size:
+            node = self.wid[a]
+            goal = np.column_stack([pl.goal(a), np.full(a.size, self.cfg.alt_m)])
+            err = goal - d.pos[node]
+            dist = np.hypot(err[:, 0], err[:, 1])
+            up = ~pl.sweeping[a] & (dist > SEARCH_TRANSIT_M)
+            err[up, 2] = self.cfg.alt_m + self.cfg.transit_above_m - d.pos[node[up], 2]
+            # lane ends are turned early (no stop at each corner): SWEEP_TURN_M while sweeping
+            reach = np.where(pl.sweeping[a], SWEEP_TURN_M, ACCEPT_H)
+            there = (dist <= reach) & (np.abs(err[:, 2]) <= ACCEPT_V)
+            if there.any():
+                pl.advance(a[there])
+            self._steer(d, a, err)
+        return idle[pl.block[idle] < 0]
+
     def _slots(self, a: I64, j: I64, t: float) -> tuple[F64, F64]:
         """Goal and feed-forward velocity of workers ``a`` on follow tasks ``j``, from their OWN last beacon of the
         vehicle: dead-reckoned (position + velocity x age) for up to ``dead_reckon_s``, then held there.  Before
@@ -617,44 +674,6 @@ class MissionSystem:
         self.cur[a] = -1
         self.mode[a] = 0
         self.comms.flood(self.wid[a], self.k_done, j, ttl=TTL)
-
-    def _search(self, ctx: TickContext, ok: NDArray[np.bool_]) -> None:
-        d = ctx.world.drones
-        t, dt = ctx.t, ctx.dt
-        det = self.cfg.detection
-        tan = np.tan(np.radians(self.cfg.camera_fov_deg) / 2.0)
-        h_max = max(float(d.pos[self.wid, 2].max(initial=0.0)), 1.0)
-        radius = 4.0 * h_max * tan / 2.0  # 4 sigma at the highest worker
-        p, q, _ = ctx.index.near_points(self.obj, radius)
-        a = self.transport.index_of[q] if q.size else q
-        keep = (a >= 0) & (q < self.comms.n_drones)
-        p, q, a = p[keep], q[keep], a[keep]
-        keep = ok[a] & ~self.found_by[a, p]
-        p, q, a = p[keep], q[keep], a[keep]
-        if p.size:
-            h = d.pos[q, 2] - self.obj[p, 2]
-            up = h > 1.0
-            p, q, a, h = p[up], q[up], a[up], h[up]
-            sigma = h * tan / 2.0
-            dh = np.hypot(*(d.pos[q, :2] - self.obj[p, :2]).T)
-            rate = det.rate_per_s * np.minimum(1.0, (det.ref_alt_m / h) ** 2) * np.exp(-0.5 * (dh / sigma) ** 2)
-            hit = self.rng.random(p.size) < -np.expm1(-rate * dt)
-            self.found_by[a[hit], p[hit]] = True
-            np.minimum.at(self.detect_t, p[hit], t)
-        # report every find not yet acknowledged, now and then again every report_retry_s
-        due = self.found_by & ~self.acked & (t - self.last_report >= self.cfg.report_retry_s - 1e-9)
-        due &= ok[:, None]
-        ra, ro = np.nonzero(due)
-        if ra.size:
-            self.last_report[ra, ro] = t
-            src = self.wid[ra]
-            gd = np.linalg.norm(d.pos[src][:, None, :] - self.gs_pos[None, :, :], axis=2)
-            dst = self.gs_nodes[np.argmin(gd, axis=1)]
-            self.comms.unicast(src, dst, self.k_find, np.column_stack([ro, src]), ttl=TTL)
-        if self.ack_rate.due(t):
-            heard = self.gs_heard[: self.comms.n_gs]
-            if heard.any():
-                self.comms.flood(self.gs_nodes, self.k_ack, heard, ttl=TTL)
 
     def _coverage(self, ctx: TickContext, ok: NDArray[np.bool_]) -> None:
         d = ctx.world.drones
@@ -731,12 +750,9 @@ class MissionSystem:
                 thin.append(self.cov_series[-1])
             out["mission_coverage_series"] = thin
         if self.obj.shape[0]:
-            found = np.isfinite(self.gs_t)
-            out["search_objects"] = int(self.obj.shape[0])
-            out["search_found_reported"] = int(found.sum())
-            out["search_detected"] = int(np.isfinite(self.detect_t).sum())
-            out["search_time_to_find_s"] = [None if not np.isfinite(x) else round(float(x), 3) for x in self.gs_t]
-            out["search_time_to_find_all_s"] = round(float(self.gs_t.max()), 3) if found.all() else None
+            out.update(self.finds.metrics())
+        if self.search is not None:
+            out.update(self.search.metrics())
         if self.cfg.allocation == "cbba":
             out.update({f"mission_{k}": v for k, v in self.cbba.metrics().items()})
         return out

@@ -30,6 +30,7 @@ SUITES: dict[str, str] = {
     "allocation": "skyhive.bench.allocation:run",
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",
+    "sar-allocation": "skyhive.bench.sar_allocation:run",
     "safety": "skyhive.bench.safety:run",
     "external": "skyhive.bench.external:run",
 }

@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 from numpy.typing import DTypeLike, NDArray
 
-from skyhive.comms.channel import MODULATIONS, GilbertElliottLinks
-from skyhive.comms.config import C_MPS, Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
+from skyhive.comms.channel import GilbertElliottLinks
+from skyhive.comms.config import Comms, Degraded, NodeFailure, NodeSet, Partition, RadioProfile, SilentZone
 from skyhive.comms.kernels import (
     add_histograms,
     csr,
@@ -29,6 +29,7 @@ from skyhive.comms.kernels import (
     gather_links,
     queue_and_gather,
 )
+from skyhive.comms.radios import NodeRadios
 from skyhive.record import scene
 from skyhive.systems import BuildContext, MessageKind, Phase, Rate, TickContext
 from skyhive.world.world import DroneStatus
@@ -233,32 +234,11 @@ class CommsSystem:
             node_prof[self.n_drones + self.n_gs + k] = pid(m.radio)
         self.profiles = profiles
 
-        def col(attr: str) -> F64:
-            return np.array([float(getattr(p, attr)) for p in profiles])[node_prof]
-
-        self.tx_dbm = col("tx_power_dbm")
-        self.gain = col("antenna_gain_dbi")
-        self.sens = col("rx_sensitivity_dbm")
-        self.noise = col("noise_floor_dbm")
-        self.freq = col("frequency_hz")
-        self.bw = col("bandwidth_hz")
-        self.rate = col("data_rate_Bps")
-        self.max_range = col("max_range_m")
-        self.n_exp = col("path_loss_exponent")
-        self.sigma = col("shadowing_sigma_db")
-        self.fspl1 = 20.0 * np.log10(4.0 * np.pi * self.freq / C_MPS)
-        self.bw_db = 10.0 * np.log10(self.bw)
-        self.rate_db = 10.0 * np.log10(8.0 * self.rate)
-        self.mod = np.array([MODULATIONS.index(p.modulation) for p in profiles], np.int8)[node_prof]
-        ge = [p.gilbert_elliott for p in profiles]
-        self.has_ge = np.array([g is not None for g in ge])[node_prof]
-        self.ge_good = np.array([g.mean_good_s if g else 1.0 for g in ge])[node_prof]
-        self.ge_bad = np.array([g.mean_bad_s if g else 1.0 for g in ge])[node_prof]
-        self.ge_loss_good = np.array([g.loss_good if g else 0.0 for g in ge])[node_prof]
-        self.ge_loss_bad = np.array([g.loss_bad if g else 0.0 for g in ge])[node_prof]
+        self.radios = NodeRadios.build(profiles, node_prof)
+        self.max_range = self.radios.max_range  # read by missions (relay spacing) and cameras (direct links)
         self.ge_links = GilbertElliottLinks()
-        self.any_ge = bool(self.has_ge.any())
-        self.any_shadowing = bool((self.sigma > 0).any())
+        self.any_ge = self.radios.any_ge
+        self.any_shadowing = self.radios.any_shadowing
         self.radius = float(self.max_range.max()) if self.n_nodes else 0.0
         self.busy_until = np.zeros(self.n_nodes)
         self._cnt = np.zeros(self.n_nodes, np.int64)  # per-node scratch of queue_and_gather
@@ -542,7 +522,7 @@ class CommsSystem:
         # transmit queue (a byte backlog drained at the data rate) and links, in one compiled pass
         while True:
             fits, qdelay, n_fit, n_links, n_nb = queue_and_gather(
-                tx, row, dst, self.busy_until, self.rate, self._cnt, self._nfit, self.t, size,
+                tx, row, dst, self.busy_until, self.radios.rate, self._cnt, self._nfit, self.t, size,
                 self.settings.queue_bytes, da[0], da[1], db[0], db[1], pos, self.max_range, self.seen, ud,
                 self._buf("e_msg", 0, np.int64), self._buf("e_rx", 0, np.int64), self._buf("e_d", 0, np.float64))
             if n_links >= 0:
@@ -573,18 +553,20 @@ class CommsSystem:
         if self.any_ge:
             e_tx = tx[e_msg]
             extra = np.zeros(n_links)
-            gi = np.flatnonzero(self.has_ge[e_tx])
+            ra = self.radios
+            gi = np.flatnonzero(ra.has_ge[e_tx])
             lt, lr = e_tx[gi], e_rx[gi]
-            bad = self.ge_links.sample(lt * n + lr, self.t, self.ge_good[lt], self.ge_bad[lt], self.rng)
-            extra[gi] = np.where(bad, self.ge_loss_bad[lt], self.ge_loss_good[lt])
+            bad = self.ge_links.sample(lt * n + lr, self.t, ra.ge_good[lt], ra.ge_bad[lt], self.rng)
+            extra[gi] = np.where(bad, ra.ge_loss_bad[lt], ra.ge_loss_good[lt])
         u = self.rng.random(out=self._buf("u", n_links, np.float64)[:n_links])
         first_due = self.tick + 1 if self._talked else self.tick  # never the tick whose delivery already ran
         o = [self._buf(x, n_links, t) for x, t in (("o_due", np.int64), ("o_arr", np.float64), ("o_rx", np.int64),
                                                     ("o_h", np.float64), ("o_msg", np.int64))]
+        r = self.radios
         counts, skipped, n_ok = evaluate_compact(
-            e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, self.max_range,
-            z, u, extra, self.tx_dbm, self.gain, self.degr, self.fspl1, self.n_exp, self.sigma, self.sens,
-            self.noise, self.bw_db, self.rate_db, self.rate, self.mod, float(size),
+            e_msg, e_rx, e_d, tx, fits, qdelay, self.alive, self.part_a, self.part_b, self.silent, r.max_range,
+            z, u, extra, r.tx_dbm, r.gain, self.degr, r.fspl1, r.n_exp, r.sigma, r.sens,
+            r.noise, r.bw_db, r.rate_db, r.rate, r.mod, float(size),
             self.settings.processing_delay_s, self.t, self.dt, first_due, row, self.best_t, self.best, *o)
         due, arr, rx, hop_s, msg = (b[:n_ok].copy() for b in o)
         if skipped:  # flood copies that could not arrive first: duplicates, not attempts
