@@ -14,13 +14,14 @@ the run that kills its worker alone becomes an error row; Dask re-runs a task wh
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from skyhive.experiments.grid import Task
 from skyhive.experiments.runner import RunSettings, error_row, run_task
 
+Runner = Callable[[RunSettings, Task], dict[str, Any]]
 ENGINES = ("local", "dask", "ray")
 EXTRA = {"local": "experiments", "dask": "dask", "ray": "ray"}
 
@@ -42,21 +43,22 @@ def check_engine(engine: str, address: str | None) -> None:
         raise EngineError(f"the {engine} engine needs {module}: pip install 'skyhive[{EXTRA[engine]}]'") from None
 
 
-def run_rows(engine: str, settings: RunSettings, tasks: Sequence[Task], jobs: int,
-             address: str | None = None) -> Iterator[dict[str, Any]]:
-    """The rows of ``tasks`` as they complete, on the chosen engine."""
+def run_rows(engine: str, settings: RunSettings, tasks: Sequence[Task], jobs: int, address: str | None = None,
+             runner: Runner = run_task) -> Iterator[dict[str, Any]]:
+    """The rows of ``tasks`` as they complete, on the chosen engine (``runner`` runs one task on a worker)."""
     check_engine(engine, address)
     if engine == "dask":
-        return _dask_rows(settings, tasks, jobs, address)
+        return _dask_rows(settings, tasks, jobs, address, runner)
     if engine == "ray":
-        return _ray_rows(settings, tasks, jobs, address)
-    return _local_rows(settings, tasks, jobs)
+        return _ray_rows(settings, tasks, jobs, address, runner)
+    return _local_rows(settings, tasks, jobs, runner)
 
 
-def _local_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int) -> Iterator[dict[str, Any]]:
+def _local_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, runner: Runner
+                ) -> Iterator[dict[str, Any]]:
     if jobs <= 1 or len(tasks) <= 1:  # in this process: the serial baseline, no pool to start
         for task in tasks:
-            yield run_task(settings, task)
+            yield runner(settings, task)
         return
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import BrokenProcessPool
@@ -70,11 +72,11 @@ def _local_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int) -> Iter
             if suspects:
                 if not inflight:
                     task = suspects.popleft()
-                    inflight[executor.submit(run_task, settings, task)] = (task, True)
+                    inflight[executor.submit(runner, settings, task)] = (task, True)
             else:
                 while pending and len(inflight) < 2 * jobs:
                     task = pending.popleft()
-                    inflight[executor.submit(run_task, settings, task)] = (task, False)
+                    inflight[executor.submit(runner, settings, task)] = (task, False)
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -102,8 +104,8 @@ def _local_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int) -> Iter
             executor.shutdown(wait=False, kill_workers=True)
 
 
-def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int,
-               address: str | None) -> Iterator[dict[str, Any]]:
+def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address: str | None, runner: Runner
+               ) -> Iterator[dict[str, Any]]:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -120,7 +122,7 @@ def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int,
     try:
         shared = client.scatter(settings, broadcast=True)
         for task in tasks:
-            futures[client.submit(run_task, shared, task, pure=False, key=f"skyhive-run-{task.run_id}")] = task
+            futures[client.submit(runner, shared, task, pure=False, key=f"skyhive-run-{task.run_id}")] = task
         for future in as_completed(list(futures)):
             task = futures.pop(future)
             if future.status == "finished":
@@ -136,8 +138,8 @@ def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int,
             cluster.close()
 
 
-def _ray_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int,
-              address: str | None) -> Iterator[dict[str, Any]]:
+def _ray_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address: str | None, runner: Runner
+              ) -> Iterator[dict[str, Any]]:
     import ray
 
     started = False
@@ -148,7 +150,7 @@ def _ray_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int,
         except (ConnectionError, RuntimeError) as exc:
             raise EngineError(f"cannot start or reach the Ray cluster {address or '(local)'}: {exc}") from None
         started = True
-    remote = ray.remote(num_cpus=1, max_retries=1)(run_task)
+    remote = ray.remote(num_cpus=1, max_retries=1)(runner)
     refs: dict[Any, Task] = {}
     try:
         shared = ray.put(settings)

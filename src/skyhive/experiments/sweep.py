@@ -41,12 +41,23 @@ class SweepPlan:
     results: ResultsDir | None = None
 
 
-def _axes(vary: VaryArg) -> list[Axis]:
-    if vary is None:
-        return []
+def _axes(vary: VaryArg) -> tuple[list[Axis], list[Problem]]:
+    """The axes that parse, and a problem for each one that does not."""
+    axes: list[Axis] = []
+    problems: list[Problem] = []
     if isinstance(vary, Mapping):
-        return [axis_from(str(path), values) for path, values in vary.items()]
-    return [item if isinstance(item, Axis) else parse_vary(item) for item in vary]
+        for path, values in vary.items():
+            try:
+                axes.append(axis_from(str(path), values))
+            except ValueError as exc:
+                problems.append(Problem("--vary", f"{path}: {exc}"))
+    elif vary is not None:
+        for item in vary:
+            try:
+                axes.append(item if isinstance(item, Axis) else parse_vary(item))
+            except ValueError as exc:
+                problems.append(Problem("--vary", str(exc)))
+    return axes, problems
 
 
 def _read(scenario: str | Path | Mapping[str, Any], base_dir: str | Path | None) -> tuple[dict[str, Any], Path, str]:
@@ -63,12 +74,7 @@ def plan_sweep(scenario: str | Path | Mapping[str, Any], vary: VaryArg = None,
                retry_errors: bool = False, base_dir: str | Path | None = None) -> SweepPlan:
     """Read and check everything a sweep needs; raise SweepError (every problem at once) before any run."""
     doc, root, source = _read(scenario, base_dir)
-    problems: list[Problem] = []
-    try:
-        axes = _axes(vary)
-    except ValueError as exc:
-        axes = []
-        problems.append(Problem("--vary", str(exc)))
+    axes, problems = _axes(vary)
     try:
         seed_list = parse_seeds(seeds if seeds is not None else int(doc.get("seed", 0) or 0))
     except (ValueError, TypeError) as exc:
