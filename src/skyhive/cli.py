@@ -377,13 +377,15 @@ def sweep(
 def report_command(
     folder: Annotated[Path, typer.Argument(help="A sweep's --out folder.", show_default=False)],
     metric: Annotated[list[str] | None, typer.Option(help="Only these metrics (repeatable; default: every "
-                                                          "metric that varies).")] = None,
+                                                          "top-level metric that varies).")] = None,
+    all_metrics: Annotated[bool, typer.Option(help="Also the nested metrics (per message kind, per status).")]
+    = False,
 ) -> None:
     """Write FOLDER/report/index.html: each metric against each varied parameter, mean and 95 % CI over seeds."""
     from skyhive.experiments.report import ReportError, write_report
 
     try:
-        path = write_report(folder, metric)
+        path = write_report(folder, metric, all_metrics)
     except ReportError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(code=2) from None

@@ -138,6 +138,18 @@ def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address:
             cluster.close()
 
 
+def _local_pythonpath() -> str:
+    """Where this process imports skyhive from, for the workers of a Ray instance started here (they do not
+    inherit ``sys.path``, only the environment)."""
+    import os
+    from pathlib import Path
+
+    import skyhive
+
+    here = str(Path(skyhive.__file__).resolve().parents[1])
+    return os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+
+
 def _ray_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address: str | None, runner: Runner
               ) -> Iterator[dict[str, Any]]:
     import ray
@@ -146,7 +158,8 @@ def _ray_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address: 
     if not ray.is_initialized():
         try:
             ray.init(address=address, num_cpus=None if address else jobs, include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+                     log_to_driver=False, configure_logging=False,
+                     runtime_env=None if address else {"env_vars": {"PYTHONPATH": _local_pythonpath()}})
         except (ConnectionError, RuntimeError) as exc:
             raise EngineError(f"cannot start or reach the Ray cluster {address or '(local)'}: {exc}") from None
         started = True

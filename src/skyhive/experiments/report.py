@@ -63,23 +63,16 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
-def plot_metric(rows: list[dict[str, Any]], axes: list[str], metric: str, axis: str, path: Path) -> None:
+def _draw(ax: Any, rows: list[dict[str, Any]], axes: list[str], metric: str, axis: str) -> None:
     """Mean and 95 % CI of ``metric`` over seeds against ``axis``; a line per combination of the other axes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     others = [a for a in axes if a != axis]
     lines = combos(rows, others)
     pooled = len(lines) > MAX_LINES
-    by = [axis] if pooled else [axis, *others]
-    est = group_estimates(rows, axes, metric, by)
+    est = group_estimates(rows, axes, metric, [axis] if pooled else [axis, *others])
     xs = list(dict.fromkeys(r.get(axis) for r in rows))
     numeric = _numeric(xs)
     if numeric:
         xs = sorted(xs)
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     for line in ([()] if pooled else lines):
         pts = [(x, est[(x, *line)]) for x in xs if (x, *line) in est and est[(x, *line)].n > 0]
         if not pts:
@@ -99,14 +92,25 @@ def plot_metric(rows: list[dict[str, Any]], axes: list[str], metric: str, axis: 
     if not numeric:
         ax.set_xticks(range(len(xs)), [str(x) for x in xs])
     ax.set_xlabel(axis)
-    ax.set_ylabel(metric)
-    title = f"{metric}: mean and 95 % CI over seeds"
-    if pooled:
-        title += f"\n(pooled over {len(lines)} combinations of {', '.join(others)})"
-    ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
-    if not pooled and others:
-        ax.legend(fontsize=8)
+    if pooled:
+        ax.set_title(f"pooled over {len(lines)} combinations of the others", fontsize=8)
+    elif others:
+        ax.legend(fontsize=7)
+
+
+def plot_metric(rows: list[dict[str, Any]], axes: list[str], metric: str, path: Path) -> None:
+    """One PNG per metric: a panel per varied parameter, mean and 95 % CI over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, panels = plt.subplots(1, len(axes), figsize=(5.0 * len(axes), 3.6), dpi=90, squeeze=False)
+    for ax, axis in zip(panels[0], axes, strict=True):
+        _draw(ax, rows, axes, metric, axis)
+    panels[0][0].set_ylabel(metric)
+    fig.suptitle(f"{metric}: mean and 95 % CI over seeds", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -139,15 +143,20 @@ text-align:right}th{background:#f2f2f2}img{max-width:100%;border:1px solid #eee}
 .plots{display:flex;flex-wrap:wrap;gap:1em}.plots img{width:540px}code{background:#f4f4f4;padding:0 .2em}"""
 
 
-def write_report(folder: str | Path, metrics: Sequence[str] | None = None) -> Path:
-    """Write ``folder/report/index.html`` (+ PNGs, report.md); return the HTML path."""
+def write_report(folder: str | Path, metrics: Sequence[str] | None = None, all_metrics: bool = False) -> Path:
+    """Write ``folder/report/index.html`` (+ PNGs, report.md); return the HTML path.
+
+    Default: every top-level summary metric that varies between runs; ``all_metrics`` adds the nested ones
+    (``drones_by_status.landed``, the per-message-kind radio figures ``comms_<kind>.*``); ``metrics`` names
+    exactly which columns to show.
+    """
     folder = Path(folder)
     rows, axes, spec = read_sweep(folder)
     out = folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     ok = [r for r in rows if r.get("status") == STATUS_OK]
     errors = [r for r in rows if r.get("status") != STATUS_OK]
-    chosen = metric_columns(rows, axes)
+    chosen = [m for m in metric_columns(rows, axes) if all_metrics or "." not in m]
     if metrics:
         unknown = [m for m in metrics if not rows or m not in rows[0]]
         if unknown:
@@ -174,14 +183,10 @@ def write_report(folder: str | Path, metrics: Sequence[str] | None = None) -> Pa
         body.append(f'<h3 id="{_slug(metric)}">{html.escape(metric)}</h3>')
         md += [f"## {metric}", ""]
         if ok and axes:
-            body.append('<div class="plots">')
-            for axis in axes:
-                png = f"{_slug(metric)}--{_slug(axis)}.png"
-                plot_metric(rows, axes, metric, axis, out / png)
-                body.append(f'<img src="{png}" alt="{html.escape(metric)} against {html.escape(axis)}">')
-                md.append(f"![{metric} against {axis}]({png})")
-            body.append("</div>")
-            md.append("")
+            png = f"{_slug(metric)}.png"
+            plot_metric(rows, axes, metric, out / png)
+            body.append(f'<img src="{png}" alt="{html.escape(metric)} against the varied parameters">')
+            md += [f"![{metric}]({png})", ""]
         head, table = _metric_table(rows, axes, metric)
         body.append(_html_table(head, table))
         md += [_md_table(head, table), ""]
