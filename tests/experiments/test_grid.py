@@ -59,11 +59,11 @@ def test_paths_by_index_by_name_and_new_sections() -> None:
     assert doc["fleets"][0]["vehicle"] == {"max_speed_mps": 7.5}  # a section absent in the file is created
     assert resolve(doc, "airspace.geofences.ops.ceiling_m") == "airspace.geofences.0.ceiling_m"
     assert "ceiling_m" not in doc["airspace"]["geofences"][0]  # resolve changes nothing
-    with pytest.raises(PathError, match="no item named 'beta'.*'alpha'"):
+    with pytest.raises(PathError, match=r"no item named 'beta'.*'alpha'"):
         set_path(doc, "fleets.beta.count", 1)
     with pytest.raises(PathError, match="index 3 is beyond the 1 item"):
         set_path(doc, "fleets.3.count", 1)
-    with pytest.raises(PathError, match="wind.speed_mps is a value"):
+    with pytest.raises(PathError, match=r"wind\.speed_mps is a value"):
         set_path(doc, "wind.speed_mps.x", 1)
     with pytest.raises(PathError):
         set_path(doc, "wind..speed_mps", 1)

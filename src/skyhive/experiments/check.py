@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from skyhive.experiments.grid import Axis
 from skyhive.experiments.paths import PathError, resolve, set_path
-from skyhive.scenario.load import Problem, ScenarioError, cross_checks, scenario_from_dict
+from skyhive.scenario.load import Problem, ScenarioError, scenario_from_dict
 
 RESERVED = {"seed": "vary the seed with --seeds (seeds: in a sweep file), not as a path"}
 MAX_COMBINATIONS_CHECKED = 20_000

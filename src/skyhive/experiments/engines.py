@@ -128,8 +128,8 @@ def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address:
             if future.status == "finished":
                 yield future.result()
             else:
-                exc = future.exception()
-                yield error_row(task, f"the Dask engine could not run it: {type(exc).__name__}: {exc}")
+                failure = future.exception()
+                yield error_row(task, f"the Dask engine could not run it: {type(failure).__name__}: {failure}")
     finally:
         if futures:
             client.cancel(list(futures), force=True)

@@ -75,7 +75,9 @@ def expand_range(text: str) -> list[Any] | None:
 
 def _split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets or braces (``[1, 2],[3, 4]`` is two values)."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "[{":
             depth += 1
@@ -127,7 +129,9 @@ def axis_from(path: str, values: Any) -> Axis:
 
 def parse_seeds(spec: str | int | Iterable[int]) -> list[int]:
     """``0-49``, ``0,3,7``, ``0-9,20``, a number or a list of numbers; duplicates dropped, order kept."""
-    if isinstance(spec, int) and not isinstance(spec, bool):
+    if isinstance(spec, bool):
+        raise ValueError("seeds are integers, not true/false")
+    if isinstance(spec, int):
         seeds = [spec]
     elif isinstance(spec, str):
         seeds = []

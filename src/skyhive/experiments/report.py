@@ -69,10 +69,10 @@ def _draw(ax: Any, rows: list[dict[str, Any]], axes: list[str], metric: str, axi
     lines = combos(rows, others)
     pooled = len(lines) > MAX_LINES
     est = group_estimates(rows, axes, metric, [axis] if pooled else [axis, *others])
-    xs = list(dict.fromkeys(r.get(axis) for r in rows))
+    xs: list[Any] = list(dict.fromkeys(r.get(axis) for r in rows))
     numeric = _numeric(xs)
     if numeric:
-        xs = sorted(xs)
+        xs = sorted(xs, key=lambda v: float(v))  # _numeric: no None among them
     for line in ([()] if pooled else lines):
         pts = [(x, est[(x, *line)]) for x in xs if (x, *line) in est and est[(x, *line)].n > 0]
         if not pts:
@@ -162,7 +162,7 @@ def write_report(folder: str | Path, metrics: Sequence[str] | None = None, all_m
         if unknown:
             raise ReportError(f"no column {', '.join(map(repr, unknown))} in {folder / RESULTS}")
         chosen = list(metrics)
-    seeds = sorted({r.get("seed") for r in rows if r.get("seed") is not None})
+    seeds = sorted({int(r["seed"]) for r in rows if r.get("seed") is not None})
     title = f"Sweep report: {spec.get('scenario', folder.name)}"
     facts = [f"{len(rows)} runs ({len(ok)} ok, {len(errors)} error)",
              f"{len(seeds)} seed(s)" + (f" ({seeds[0]}–{seeds[-1]})" if seeds else ""),

@@ -66,7 +66,7 @@ def run_task(settings: RunSettings, task: Task) -> dict[str, Any]:
     if settings.numba_threads is not None:
         import numba
 
-        numba.set_num_threads(max(1, min(settings.numba_threads, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(settings.numba_threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     start = time.perf_counter()
     rid = task.run_id
     row: dict[str, Any] = {"run_id": rid, **task.values, "seed": task.seed, "status": STATUS_OK, "error": None}
