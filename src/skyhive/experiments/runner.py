@@ -37,7 +37,7 @@ class RunSettings:
     out_dir: str | None = None
     summaries: bool = False
     record: bool = False
-    numba_threads: int | None = None
+    numba_threads: int | None = 1  # one run per core: the sweep is the parallelism (None: numba's default)
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
@@ -59,14 +59,22 @@ def _worker_name() -> str:
 
 def run_task(settings: RunSettings, task: Task) -> dict[str, Any]:
     """Run one task and return its row (never raises for a failing run)."""
+    import numba
+
+    threads_before = numba.get_num_threads()
+    if settings.numba_threads is not None:
+        numba.set_num_threads(max(1, min(settings.numba_threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+    try:
+        return _run(settings, task)
+    finally:
+        numba.set_num_threads(threads_before)
+
+
+def _run(settings: RunSettings, task: Task) -> dict[str, Any]:
     from skyhive.record.writer import summary_json_data, write_summary_json
     from skyhive.scenario.load import ScenarioError, scenario_from_dict
     from skyhive.sim import Simulation
 
-    if settings.numba_threads is not None:
-        import numba
-
-        numba.set_num_threads(max(1, min(settings.numba_threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     start = time.perf_counter()
     rid = task.run_id
     row: dict[str, Any] = {"run_id": rid, **task.values, "seed": task.seed, "status": STATUS_OK, "error": None}

@@ -121,9 +121,7 @@ def execute(plan: SweepPlan, jobs: int | None = None, engine: str = "local", add
     """
     jobs = jobs or os.cpu_count() or 1
     out_dir = str(plan.results.path.resolve()) if plan.results is not None else None
-    # One numba thread per run whenever runs share the machine (several workers, or a cluster's worker slots).
-    threads = None if (engine == "local" and jobs <= 1) else 1
-    settings = RunSettings(plan.doc, str(plan.base_dir), plan.until, out_dir, summaries, record, threads)
+    settings = RunSettings(plan.doc, str(plan.base_dir), plan.until, out_dir, summaries, record)
     rows: dict[str, dict[str, Any]] = {} if plan.results is None else plan.results.rows
     total, finished = len(plan.tasks), len(plan.tasks) - len(plan.todo)
     if progress is not None:
