@@ -7,6 +7,7 @@ series (in-process), on the local process pool and on a local Dask cluster (and 
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def run(quick: bool) -> BenchTable:
     plan += [("dask", 2)] if importlib.util.find_spec("distributed") else []
     plan += [("ray", 2)] if importlib.util.find_spec("ray") else []
     serial = None
+    load_before = os.getloadavg()
     for engine, jobs in plan:
         r = measure(engine, jobs, runs)
         serial = serial or r["wall_s"]
@@ -56,6 +58,9 @@ def run(quick: bool) -> BenchTable:
     table.notes.append("local with 1 worker runs in-process (the serial baseline); speed-up = serial wall / wall; "
                        "overhead per run = ((wall - start) * workers - sum of run wall times) / runs, with start "
                        "= the time before the first run began (pool/cluster start, worker imports)")
+    load_after = os.getloadavg()
+    table.notes.append(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; "
+                       f"after: {', '.join(f'{x:.2f}' for x in load_after)}")
     if quick:
         table.notes.append(f"quick: {runs} runs only")
     return table

@@ -13,6 +13,7 @@ the run that kills its worker alone becomes an error row; Dask re-runs a task wh
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -119,10 +120,12 @@ def _dask_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, address:
     except OSError as exc:
         raise EngineError(f"cannot reach the Dask scheduler {address or '(local cluster)'}: {exc}") from None
     futures: dict[Any, Task] = {}
+    sweep_key = uuid.uuid4().hex[:8]  # a shared cluster must never hand back another sweep's result for a key
     try:
         shared = client.scatter(settings, broadcast=True)
         for task in tasks:
-            futures[client.submit(runner, shared, task, pure=False, key=f"skyhive-run-{task.run_id}")] = task
+            key = f"skyhive-run-{task.run_id}-{sweep_key}"
+            futures[client.submit(runner, shared, task, pure=False, key=key)] = task
         for future in as_completed(list(futures)):
             task = futures.pop(future)
             if future.status == "finished":
