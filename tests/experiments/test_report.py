@@ -61,7 +61,7 @@ def test_report_has_a_plot_and_a_table_per_varying_metric(tmp_path: Path) -> Non
 
 
 def test_report_of_a_folder_without_a_sweep_says_so(tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match="no results.parquet"):
+    with pytest.raises(ReportError, match=r"no results\.parquet"):
         write_report(tmp_path)
     with pytest.raises(ReportError, match="no column 'nope'"):
         write_report(_folder(tmp_path), metrics=["nope"])
