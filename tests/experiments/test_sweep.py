@@ -171,3 +171,15 @@ def test_a_sweep_file_and_the_report_from_the_command_line(tmp_path: Path) -> No
     bad = runner.invoke(app, ["sweep", "--file", str(tmp_path / "bad.yaml"), "--out", str(out)])
     assert bad.exit_code == 2
     assert "seedz" in bad.output and "unknown field" in bad.output and "jobs" in bad.output
+
+
+def test_per_run_summary_json_and_mcap_log(tmp_path: Path) -> None:
+    from mcap.reader import make_reader
+
+    [row] = sweep(small_scenario(), seeds=2, until=2, jobs=1, out=tmp_path, summaries=True,
+                  record=True).to_pylist()
+    summary = flatten_summary(json.loads((tmp_path / "runs" / f"{row['run_id']}.summary.json").read_text()))
+    assert all(_same(row[k], v) for k, v in summary.items())
+    with (tmp_path / "runs" / f"{row['run_id']}.mcap").open("rb") as f:
+        stats = make_reader(f).get_summary().statistics
+    assert stats is not None and stats.message_count > 0

@@ -74,6 +74,7 @@ class ResultsDir:
         self.first: list[str] = []
         self._journal: Any = None
         self._written_at = 0.0
+        self._write_cost = 0.0
         self._dirty = False
 
     # -- spec ----------------------------------------------------------------------------------------------------
@@ -116,7 +117,8 @@ class ResultsDir:
         self._journal.flush()
         self.rows[row["run_id"]] = row
         self._dirty = True
-        if time.monotonic() - self._written_at > 5.0:
+        # every 5 s, or less often when the table is big enough that writing it costs more than 10 % of the time
+        if time.monotonic() - self._written_at > max(5.0, 10.0 * self._write_cost):
             self.write_table()
 
     def table(self) -> Any:
@@ -126,12 +128,14 @@ class ResultsDir:
         """Rewrite results.parquet from every row so far (atomically: a reader never sees half a file)."""
         import pyarrow.parquet as pq
 
+        start = time.monotonic()
         self.path.mkdir(parents=True, exist_ok=True)
         out = self.path / RESULTS
         tmp = self.path / (RESULTS + ".tmp")
         pq.write_table(self.table(), tmp)
         os.replace(tmp, out)
         self._written_at = time.monotonic()
+        self._write_cost = self._written_at - start
         self._dirty = False
         return out
 
