@@ -60,6 +60,24 @@ def test_a_row_is_the_summary_of_skyhive_run_with_the_same_values_and_seed(tmp_p
         assert not extra  # nothing in the row that the summary lacks
 
 
+def test_a_search_and_rescue_row_is_the_summary_of_skyhive_run(tmp_path: Path) -> None:
+    """With missions, CBBA over the mesh and numba's parallel kernels (the sweep runs them on one thread)."""
+    example = ROOT / "examples" / "sar-small.yaml"
+    [row] = sweep(example, vary=["fleets.rescue.radio.gilbert_elliott.loss_good=0.2"], seeds=4, until=40,
+                  jobs=1).to_pylist()
+    doc = yaml.safe_load(example.read_text())
+    doc["fleets"][0]["radio"]["gilbert_elliott"]["loss_good"] = 0.2
+    scenario = write_scenario(doc, tmp_path / "sar.yaml")
+    result = CliRunner().invoke(app, ["run", str(scenario), "--seed", "4", "--until", "40", "--summary",
+                                      str(tmp_path / "sar.json"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    summary = flatten_summary(json.loads((tmp_path / "sar.json").read_text()))
+    assert summary["mission_alloc_broadcasts"] > 0 and any(k.startswith("comms_cbba/") for k in summary)
+    different = {k: (row[k], v) for k, v in summary.items()
+                 if k not in (*TIMING_FIELDS, "interrupted") and not _same(row[k], v)}
+    assert not different
+
+
 def test_resume_after_an_interruption_runs_only_what_is_missing(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args: dict[str, Any] = {"vary": {"wind.speed_mps": "0:4:2"}, "seeds": "0-1", "until": 3, "jobs": 1, "out": out}
