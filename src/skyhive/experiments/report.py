@@ -157,6 +157,7 @@ def write_report(folder: str | Path, metrics: Sequence[str] | None = None, all_m
     ok = [r for r in rows if r.get("status") == STATUS_OK]
     errors = [r for r in rows if r.get("status") != STATUS_OK]
     chosen = [m for m in metric_columns(rows, axes) if all_metrics or "." not in m]
+    chosen.sort(key=lambda m: m == "run_wall_s")  # the machine's figure after the run's
     if metrics:
         unknown = [m for m in metrics if not rows or m not in rows[0]]
         if unknown:
@@ -168,7 +169,7 @@ def write_report(folder: str | Path, metrics: Sequence[str] | None = None, all_m
              f"{len(seeds)} seed(s)" + (f" ({seeds[0]}–{seeds[-1]})" if seeds else ""),
              "varied: " + (", ".join(f"<code>{html.escape(a)}</code> ({len({r.get(a) for r in rows})} values)"
                                      for a in axes) or "nothing (seeds only)"),
-             f"until: {spec.get('until') or 'the scenario duration'} s",
+             "until: " + (f"{spec['until']:g} s" if spec.get("until") else "the scenario's duration"),
              f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"]
     body = [f"<h1>{html.escape(title)}</h1>", "<ul>" + "".join(f"<li>{f}</li>" for f in facts) + "</ul>",
             "<p>Each plot: the mean over seeds and its 95 % confidence interval (Student's t; band or bars); "
