@@ -16,7 +16,7 @@ from skyhive.experiments import sweep
 from skyhive.experiments.runner import TIMING_FIELDS
 from tests.experiments.helpers import small_scenario
 
-MACHINE_COLUMNS = {*TIMING_FIELDS, "run_wall_s", "worker"}
+MACHINE_COLUMNS = {*TIMING_FIELDS, "run_wall_s", "run_cpu_s", "worker"}
 GRID: dict[str, Any] = {"vary": {"wind.speed_mps": [1, 7], "fleets.alpha.count": [2, 4]}, "seeds": "3-4",
                         "until": 4}
 

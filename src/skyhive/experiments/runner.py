@@ -22,7 +22,7 @@ from skyhive.experiments.grid import Task
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 # Columns every row has, before the varied values and the metrics.
-BOOKKEEPING = ("run_id", "seed", "status", "error", "run_wall_s", "worker")
+BOOKKEEPING = ("run_id", "seed", "status", "error", "run_wall_s", "run_cpu_s", "worker")
 # Summary fields that measure the machine, not the run: they differ between two runs of the same seed.
 TIMING_FIELDS = ("wall_time_s", "real_time_factor")
 
@@ -75,7 +75,7 @@ def _run(settings: RunSettings, task: Task) -> dict[str, Any]:
     from skyhive.scenario.load import ScenarioError, scenario_from_dict
     from skyhive.sim import Simulation
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     rid = task.run_id
     row: dict[str, Any] = {"run_id": rid, **task.values, "seed": task.seed, "status": STATUS_OK, "error": None}
     recorder = None
@@ -107,6 +107,7 @@ def _run(settings: RunSettings, task: Task) -> dict[str, Any]:
         row.update(status=STATUS_ERROR, error=f"{type(exc).__name__}: {exc} "
                                               f"(at {Path(where.filename).name}:{where.lineno})")
     row["run_wall_s"] = round(time.perf_counter() - start, 4)
+    row["run_cpu_s"] = round(time.process_time() - cpu_start, 4)
     row["worker"] = _worker_name()
     return row
 
@@ -114,4 +115,4 @@ def _run(settings: RunSettings, task: Task) -> dict[str, Any]:
 def error_row(task: Task, message: str) -> dict[str, Any]:
     """The row of a run whose worker died or that the engine could not run."""
     return {"run_id": task.run_id, **task.values, "seed": task.seed, "status": STATUS_ERROR, "error": message,
-            "run_wall_s": None, "worker": None}
+            "run_wall_s": None, "run_cpu_s": None, "worker": None}

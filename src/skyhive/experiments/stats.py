@@ -46,7 +46,7 @@ def estimate(values: Sequence[float]) -> Estimate:
 
 def metric_columns(rows: list[dict[str, Any]], axes: Sequence[str]) -> list[str]:
     """Numeric (or boolean) metrics that vary between the ok runs, in table order."""
-    skip = {*BOOKKEEPING, *axes, *TIMING_FIELDS} - {"run_wall_s"}
+    skip = {*BOOKKEEPING, *axes, *TIMING_FIELDS, "run_cpu_s"} - {"run_wall_s"}
     ok = [r for r in rows if r.get("status") == STATUS_OK]
     names: dict[str, None] = {}
     for row in ok:
