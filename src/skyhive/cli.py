@@ -308,7 +308,7 @@ def sweep(
     report: Annotated[bool, typer.Option(help="Write the HTML report when the sweep ends.")] = False,
 ) -> None:
     """Run a scenario over a grid of parameter values and seeds; one row per run in OUT/results.parquet."""
-    from skyhive.experiments import SweepError, execute, plan_sweep
+    from skyhive.experiments import execute, plan_sweep
     from skyhive.experiments.sweepfile import load_sweep_file
 
     try:
@@ -355,10 +355,7 @@ def sweep(
             table = execute(plan, jobs, engine, address, summaries, record, progress)
         except KeyboardInterrupt:
             interrupted = True
-        except SweepError as exc:
-            _report_problems(exc)
-            raise typer.Exit(code=2) from None
-        except RuntimeError as exc:
+        except RuntimeError as exc:  # the engine could not start: not installed, cluster unreachable
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(code=2) from None
     if interrupted:

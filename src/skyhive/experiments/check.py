@@ -8,7 +8,9 @@ that value, not once for every combination it takes part in.
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,8 +117,5 @@ def check_sweep(doc: dict[str, Any], base_dir: Path, axes: Sequence[Axis], sourc
 
 def document_fingerprint(doc: dict[str, Any]) -> str:
     """A stable hash of a scenario document (the sweep's identity on resume)."""
-    import hashlib
-    import json
-
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
