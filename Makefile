@@ -25,8 +25,10 @@ sar: $(VENV)/.runtime
 	$(BIN)/skyhive run examples/sar-100.yaml --record out/sar.mcap --summary out/sar.summary.json
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python tools/import_rules.py src/skyhive
 
 test: lint
 	$(BIN)/pytest -q

@@ -43,8 +43,12 @@ def _report_problems(exc: ScenarioError) -> None:
 
 
 def _load(path: Path, seed: int | None) -> Any:
+    from skyhive.flight.checks import require_flyable
+
     try:
-        return load_scenario(path, seed=seed)
+        scenario = load_scenario(path, seed=seed)
+        require_flyable(scenario, path.parent, path)
+        return scenario
     except ScenarioError as exc:
         _report_problems(exc)
         raise typer.Exit(code=2) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 import zlib
 from collections.abc import Callable
@@ -11,8 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from skyhive.airspace.system import AirspacePicture
+from skyhive.airspace.system import build as build_airspace
+from skyhive.autonomy.mission import build as build_mission
+from skyhive.comms.system import build as build_comms
 from skyhive.events import EventLog
-from skyhive.flight.checks import intent_conflicts
+from skyhive.flight.checks import intent_conflicts, require_flyable
 from skyhive.flight.dynamics import Dynamics
 from skyhive.flight.failsafe import Failsafe
 from skyhive.flight.manned import MannedMotion
@@ -24,19 +27,19 @@ from skyhive.flight.wind import WindField
 from skyhive.geo.frames import LocalFrame
 from skyhive.scenario.load import load_scenario
 from skyhive.scenario.models import Scenario
-from skyhive.systems import Phase, System, TickContext
+from skyhive.systems import BuildContext, Builder, ControlMask, Phase, Ports, System, TickContext
 from skyhive.world.build import build_world, fleet_slices
 from skyhive.world.spatial import SpatialIndex
 from skyhive.world.world import DroneStatus, World
 
-# Concern packages that add systems from their scenario sections: "module:function", where
-# ``function(sim: Simulation) -> list[System]`` returns nothing when its sections are absent.  Imported lazily so a
-# concern's optional dependencies stay optional.  Each concern appends one line here.
-SYSTEM_BUILDERS: list[str] = [
-    "skyhive.comms.system:build",
-    "skyhive.airspace.system:build",
-    "skyhive.autonomy.mission:build",
-]
+# Concern packages that add systems from their scenario sections: ``build(ctx: BuildContext) -> list[System]``
+# returns nothing when its sections are absent (see ``skyhive.systems`` and CONTRIBUTING.md).  They run in this
+# order: comms first, because it provides the ``mesh`` port the others use.  Each concern appends one line here.
+SYSTEM_BUILDERS: tuple[Builder, ...] = (
+    build_comms,
+    build_airspace,
+    build_mission,
+)
 
 
 def subsystem_rng(seed: int, name: str) -> np.random.Generator:
@@ -45,11 +48,19 @@ def subsystem_rng(seed: int, name: str) -> np.random.Generator:
 
 
 class Simulation:
-    """A scenario in motion.
+    """A scenario in motion: one clock, one world, and the systems of every concern in phase order.
+
+    Run from the repository root (tests/core/test_house.py runs this example as a doctest):
 
     >>> sim = Simulation.from_file("examples/quickstart.yaml", seed=1)
+    >>> sim.n_drones
+    50
     >>> sim.run(until=10.0)
-    >>> sim.metrics["loss_of_separation_events"]
+    >>> sim.t, sim.metrics["steps"], sim.metrics["loss_of_separation_events"]
+    (10.0, 100, 0)
+
+    Systems are added by each concern's builder (``SYSTEM_BUILDERS``), which gets a ``BuildContext``, never the
+    simulation; ``ports`` are the typed interfaces between concerns and ``control`` says who commands each drone.
     """
 
     def __init__(self, scenario: Scenario, seed: int | None = None, base_dir: str | Path | None = None) -> None:
@@ -83,16 +94,20 @@ class Simulation:
         self.dynamics = Dynamics(d, WindField(scenario.wind, self.dt, self.rng["wind"]), self.dt)
         self.timeline = Timeline(scenario, {k: s.start for k, s in self.fleet_slices.items()}, self.fences,
                                  self.log, self.rng["failures"])
+        require_flyable(scenario, self.base_dir)
         for conflict in intent_conflicts(scenario):
             self.log.add(0.0, "warning", "intents", str(conflict))
         self.systems: list[System] = []
         for system in (self.timeline, self.waypoints, Failsafe(self.log), self.safety, self.dynamics,
                        MannedMotion(), self.monitor):
             self.add_system(system)
-        for spec in SYSTEM_BUILDERS:
-            module, func = spec.split(":")
-            for system in getattr(importlib.import_module(module), func)(self):
-                self.add_system(system)
+        self.control = ControlMask.swarm(d.n)
+        self.ports = Ports(control=self.control, hold=self.waypoints)
+        ctx = BuildContext(scenario=scenario, world=self.world, frame=self.frame, log=self.log, dt=self.dt,
+                           fleet_slices=self.fleet_slices, index=self.index, ports=self.ports, rngs=self.rng)
+        for build in SYSTEM_BUILDERS:
+            for built in build(ctx):
+                self.add_system(built)
         self._last_run: dict[int, float] = {}
         self.wall_s = 0.0
         self.initial_energy_wh = float(d.battery_wh.sum())
@@ -119,7 +134,14 @@ class Simulation:
         self.systems.sort(key=lambda s: int(s.phase))  # stable: insertion order kept inside a phase
 
     def system(self, name: str) -> System:
+        """The system called ``name`` (for tools and tests; systems themselves get ports, not lookups)."""
         return next(s for s in self.systems if s.name == name)
+
+    @property
+    def airspace(self) -> AirspacePicture | None:
+        """The airspace picture of this run (intruders, tracks, identities, alerts), or None without one."""
+        pic = self.ports.airspace
+        return pic if isinstance(pic, AirspacePicture) else None
 
     # -- running -----------------------------------------------------------------------------------------------
     @property

@@ -11,7 +11,8 @@ import pytest
 
 from skyhive.airspace.camera import CameraModel
 from skyhive.airspace.config import Camera
-from skyhive.airspace.system import KIND_INTRUDER, LABEL_SCALE, AirspacePicture
+from skyhive.airspace.picture import AirspacePicture
+from skyhive.airspace.sensors import KIND_INTRUDER, LABEL_SCALE
 from skyhive.scenario.load import ScenarioError, scenario_from_dict
 from skyhive.sim import Simulation
 from tests.conftest import BASE, ll
@@ -46,7 +47,7 @@ def run(sc: dict[str, Any], until: float | None = None) -> Simulation:
 
 
 def pic_of(sim: Simulation) -> AirspacePicture:
-    pic = sim.airspace  # type: ignore[attr-defined]
+    pic = sim.airspace
     assert isinstance(pic, AirspacePicture)
     return pic
 

@@ -51,8 +51,9 @@ def test_known_vectors_decode_and_encode() -> None:
     sysm = System(operator_lat=52.01, operator_lon=4.5, operator_alt_m=-20.0, operator_location_type=1,
                   classification_type=1, area_count=1, area_radius_m=100, area_ceiling_m=0.0, category=1,
                   ua_class=2, timestamp_s=10000)
-    cases = [(BASIC_ID_HEX, BasicId("SKY123", 1, 2)), (LOCATION_HEX, loc), (SYSTEM_HEX, sysm),
-             (OPERATOR_HEX, OperatorId("FIN87astrdb"))]
+    cases: list[tuple[str, BasicId | Location | System | OperatorId]] = [
+        (BASIC_ID_HEX, BasicId("SKY123", 1, 2)), (LOCATION_HEX, loc), (SYSTEM_HEX, sysm),
+        (OPERATOR_HEX, OperatorId("FIN87astrdb"))]
     for hexstr, msg in cases:
         frame = bytes.fromhex(hexstr)
         assert len(frame) == 25

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from skyhive.airspace.config import Intruder, Radar
-from skyhive.airspace.system import KIND_INTRUDER, LABEL_SCALE, Intruders, Objects, RadarModel
+from skyhive.airspace.intruders import Intruders
+from skyhive.airspace.sensors import KIND_INTRUDER, LABEL_SCALE, Objects, RadarModel
 from tests.conftest import FRAME, ll
 
 

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from skyhive.airspace import remoteid
-from skyhive.airspace.system import KIND_INTRUDER, LABEL_SCALE, SPOOF_AFTER_S, AirspacePicture, receive_remote_id
+from skyhive.airspace.cooperative import SPOOF_AFTER_S, receive_remote_id
+from skyhive.airspace.picture import AirspacePicture
+from skyhive.airspace.sensors import KIND_INTRUDER, LABEL_SCALE
 from skyhive.scenario.load import ScenarioError, scenario_from_dict
 from skyhive.sim import Simulation
 from tests.airspace.scenarios import watch_scenario
@@ -28,7 +30,7 @@ def watched() -> Simulation:
 
 
 def pic_of(sim: Simulation) -> AirspacePicture:
-    pic = sim.airspace  # type: ignore[attr-defined]
+    pic = sim.airspace
     assert isinstance(pic, AirspacePicture)
     return pic
 
@@ -43,7 +45,7 @@ def test_incursion_raises_one_alert_with_right_time_to_zone(watched: Simulation)
     # truth: starts at x=200 at 10 m/s towards the zone edge at x=1000 -> enters at t=80 s
     expected_ttz = 80.0 - a.first_t
     assert a.time_to_zone_s == pytest.approx(expected_ttz, abs=2.0)
-    assert a.time_to_zone_s <= 60.0  # raised inside the zone's warning time
+    assert a.time_to_zone_s is not None and a.time_to_zone_s <= 60.0  # raised inside the zone's warning time
     assert 15.0 <= a.first_t <= 25.0  # due at 20 s (60 s before entry)
     entered = next(t for t, k in a.history if k == "incursion")
     assert 79.0 <= entered <= 83.0
@@ -201,7 +203,8 @@ def test_alert_latency_and_false_alerts_on_known_incursion(watched: Simulation) 
 def test_alert_scores_arithmetic() -> None:
     """Known alerts: latency per kind against the true start, false alerts (clutter, swarm, manned) per hour,
     and a missed incursion."""
-    from skyhive.airspace.system import KIND_MANNED, KIND_SWARM, Alert, alert_scores
+    from skyhive.airspace.alerts import Alert, alert_scores
+    from skyhive.airspace.sensors import KIND_MANNED, KIND_SWARM
 
     intr = KIND_INTRUDER * LABEL_SCALE
     a1 = Alert(1, "incursion", 10, "z", "critical", 32.0, 90.0, 40.0, history=[(32.0, "approach"), (71.5, "incursion")])

@@ -20,7 +20,7 @@ def _run(truth: np.ndarray, seed: int, pd: float = 0.9, cfg: TrackerConfig | Non
     tr = Tracker(cfg)
     out = []
     for k in range(truth.shape[0]):
-        det = rng.random(truth.shape[1]) < pd
+        det = np.asarray(rng.random(truth.shape[1]) < pd)
         z = truth[k, det] + rng.normal(0, NOISE, (int(det.sum()), 3))
         if clutter:
             z = np.vstack([z, rng.uniform([-1500, -1500, 0], [1500, 1500, 300], (clutter, 3))])
@@ -78,7 +78,10 @@ def test_track_follows_manoeuvring_target_and_imm_switches() -> None:
     truth = manoeuvre_truth()
     rng = np.random.default_rng(5)
     tr = Tracker()
-    ids, errs, mu_turn, mu_straight = set(), [], [], []
+    ids: set[int] = set()
+    errs: list[float] = []
+    mu_turn: list[float] = []
+    mu_straight: list[float] = []
     for k in range(truth.shape[0]):
         z = truth[k] + rng.normal(0, NOISE, (1, 3))
         tr.process(Scan(t=float(k), z=z, R=np.eye(3) * NOISE**2))

@@ -14,7 +14,7 @@ import numpy as np
 
 from skyhive.autonomy.cbba import CBBA, KIND, CBBAConfig
 from skyhive.autonomy.tasks import TaskSet
-from skyhive.autonomy.transport import Inbox, NullTransport, TransportStats
+from skyhive.autonomy.transport import I32, Inbox, NullTransport, Payload, TransportStats
 
 from .helpers import setup
 
@@ -26,7 +26,7 @@ class Replay:
     box: Inbox
     stats: TransportStats
 
-    def broadcast(self, kind: str, sender_ids: np.ndarray, payload: dict, nbytes: int) -> None:
+    def broadcast(self, kind: str, sender_ids: I32, payload: Payload, nbytes: int) -> None:
         return None
 
     def tick(self, t: float) -> None:

@@ -20,7 +20,7 @@ def act(zk: int, zi: int, yk: float = 5.0, yi: float = 5.0, newer_m: bool | None
             s_k[who] = 11
         elif newer is False:
             s_i[who] = 11
-    return int(_action(I, K, np.float32(yk), zk, np.float32(yi), zi, s_i, s_k))
+    return int(_action(I, K, np.float32(yk), zk, np.float32(yi), zi, s_i, s_k))  # type: ignore[arg-type]  # float32 on purpose
 
 
 @pytest.mark.parametrize(("args", "want"), [

@@ -47,7 +47,7 @@ class Bench:
 
     def replies(self) -> list[Any]:
         dec = mav.MAVLink(None, 0, 0)
-        out = []
+        out: list[Any] = []
         while True:
             try:
                 data, _ = self.sock.recvfrom(65535)

@@ -169,7 +169,7 @@ def test_geofence_upload_becomes_a_skyhive_fence(serve: Any, gcs: Any) -> None:
 
 def test_several_vehicles_per_port(serve: Any, gcs: Any) -> None:
     server = serve(3, "--per-port", "3", "--speed", "2", ports=1)
-    seen = set()
+    seen: set[int] = set()
     g = gcs(server.base)
     deadline = time.time() + 10
     while time.time() < deadline and len(seen) < 3:

@@ -28,10 +28,10 @@ from scipy.spatial import cKDTree
 
 from skyhive.airspace.config import Camera
 from skyhive.airspace.tracker import Scan, polar_to_cartesian
+from skyhive.systems import Rate
 
 if TYPE_CHECKING:
-    from skyhive.comms.system import CommsSystem
-    from skyhive.sim import Simulation
+    from skyhive.systems import Mesh
     from skyhive.world.spatial import SpatialIndex
 
 F64 = NDArray[np.float64]
@@ -46,11 +46,10 @@ MOVING_MPS = 0.5  # below this horizontal speed the camera keeps its last look d
 class CameraModel:
     """One ``camera`` sensor entry: the fleet that carries it, its detection model and its message kind."""
 
-    def __init__(self, cfg: Camera, sim: Simulation, comms: CommsSystem) -> None:
+    def __init__(self, cfg: Camera, fleet: slice, comms: Mesh) -> None:
         self.cfg = cfg
-        sl = sim.fleet_slices[cfg.fleet]
-        self.first, self.stop = sl.start, sl.stop
-        names = [g.name for g in sim.scenario.ground_stations]
+        self.first, self.stop = fleet.start, fleet.stop
+        names = list(comms.gs_names)
         self.gs_node = comms.n_drones + (names.index(cfg.ground_station) if cfg.ground_station else 0)
         self.comms = comms
         self.kind = comms.register_kind(f"airspace_camera_{cfg.name}", cfg.report_bytes, (PAYLOAD,), np.float64)
@@ -60,7 +59,7 @@ class CameraModel:
         # beyond this range an intruder-sized target has Pd < pd_max / 2: a frame without a report from there is
         # no evidence that nothing is there (the tracker only counts a miss inside it)
         self.look_range = min(cfg.range_m, cfg.target_size_m / (2.0 * cfg.n50_cycles * self.ifov))
-        self.next_t = 0.0
+        self.rate = Rate.hz(cfg.rate_hz)  # frames
         self.frames = 0
         self.detections = 0
         self.received = 0

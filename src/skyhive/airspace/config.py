@@ -5,20 +5,14 @@ Units are in the field names.  Each sensor model and its defaults are described 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from skyhive.scenario.base import PolygonPrism, Section
-
-
-class Point(Section):
-    """A geographic point with a height above the origin altitude (same convention as the core's ``Point``;
-    defined here so that scenario/models.py can import this module without a cycle)."""
-
-    lat: float = Field(ge=-90.0, le=90.0)
-    lon: float = Field(ge=-180.0, le=180.0)
-    alt_m: float = Field(0.0, ge=-500.0, le=20000.0)
+# The scenario's ``tracker`` section is the tracker's own settings dataclass (one set of defaults, in
+# skyhive.airspace.tracker); pydantic validates it field by field (unknown fields are errors) and runs its checks.
+from skyhive.airspace.tracker import TrackerConfig as TrackerConfig
+from skyhive.scenario.base import CheckInput, Point, PolygonPrism, Problem, Section
 
 
 class RemoteIdBroadcast(Section):
@@ -168,9 +162,11 @@ class ProtectedZone(PolygonPrism):
 
 
 
-def cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(path, message) for problems between the airspace sections: unique names, approach zones that exist."""
-    problems: list[tuple[str, str]] = []
+def cross_checks(inp: CheckInput) -> list[Problem]:
+    """Problems between the airspace sections: unique names, approach zones that exist, sensors that can see the
+    intruders, cameras with a fleet and a ground station to report to."""
+    data = inp.data
+    problems: list[Problem] = []
 
     def names(key: str) -> list[str]:
         raw = data.get(key)
@@ -179,28 +175,32 @@ def cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("intruders", "sensors", "protected_zones"):
         ns = names(key)
         for dup in sorted({n for n in ns if ns.count(n) > 1}):
-            problems.append((key, f"name {dup!r} is used more than once"))
+            problems.append(Problem(key, f"name {dup!r} is used more than once"))
     zones = set(names("protected_zones"))
     for k, raw in enumerate(data.get("intruders") or []):
         if isinstance(raw, dict) and raw.get("behaviour") == "approach" and raw.get("zone") \
                 and raw["zone"] not in zones:
-            problems.append((f"intruders.{k}.zone", f"no protected zone named {raw['zone']!r}"))
+            problems.append(Problem(f"intruders.{k}.zone", f"no protected zone named {raw['zone']!r}"))
     if data.get("intruders") and not any(isinstance(s, dict) and s.get("type") in ("radar", "rf_df", "remote_id",
                                                                                   "camera")
                                          for s in data.get("sensors") or []):
-        problems.append(("sensors", "intruders are defined but no sensor (radar, rf_df, remote_id, camera) can see "
-                                    "them"))
+        problems.append(Problem("sensors", "intruders are defined but no sensor (radar, rf_df, remote_id, camera) "
+                                           "can see them"))
     fleets = {str(f.get("name")) for f in data.get("fleets") or [] if isinstance(f, dict)}
     stations = [str(g.get("name")) for g in data.get("ground_stations") or [] if isinstance(g, dict)]
     for k, raw in enumerate(data.get("sensors") or []):
         if not isinstance(raw, dict) or raw.get("type") != "camera":
             continue
         if raw.get("fleet") is not None and str(raw["fleet"]) not in fleets:
-            problems.append((f"sensors.{k}.fleet", f"no fleet named {raw['fleet']!r}"))
+            problems.append(Problem(f"sensors.{k}.fleet", f"no fleet named {raw['fleet']!r}"))
         gs = raw.get("ground_station")
         if not stations:
-            problems.append((f"sensors.{k}", "a camera reports over the mesh to a ground station, but the scenario "
-                                             "has no ground_stations"))
+            problems.append(Problem(f"sensors.{k}", "a camera reports over the mesh to a ground station, but the "
+                                                    "scenario has no ground_stations"))
         elif gs is not None and str(gs) not in stations:
-            problems.append((f"sensors.{k}.ground_station", f"no ground station named {gs!r}"))
+            problems.append(Problem(f"sensors.{k}.ground_station", f"no ground station named {gs!r}"))
     return problems
+
+
+CROSS_CHECKS = (cross_checks,)
+UNION_TAGS: frozenset[str] = frozenset()  # sensors are told apart by ``type``; no tags in error paths today

@@ -1,8 +1,9 @@
 """Scenario section ``tasks``: the mission's tasks as the operator writes them (WGS84), and their checks.
 
 Single-field limits live on the models; checks that need other sections (geofences, manned vehicles, the
-mission duration) are in :func:`task_problems`, called from ``skyhive.scenario.load.cross_checks`` so that
-``skyhive validate`` lists them with the rest, each with its field path.
+mission duration) are in :func:`task_problems`, registered in ``CROSS_CHECKS`` and run by
+``skyhive.scenario.load.cross_checks`` so that ``skyhive validate`` lists them with the rest, each with its field
+path.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import shapely
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Polygon
 
-from skyhive.autonomy.tasks import TaskKind, TaskSet
-from skyhive.scenario.base import Section
+from skyhive.autonomy.tasks import TASK_KINDS, TaskSet
+from skyhive.scenario.base import CheckInput, Problem, Section, WellClear
 
 Capability = Literal["camera", "thermal", "lidar", "speaker", "relay_radio", "long_endurance"]
 CAPABILITY_BITS: dict[str, int] = {name: 1 << k for k, name in enumerate(Capability.__args__)}  # type: ignore[attr-defined]
@@ -89,9 +90,22 @@ def capability_mask(capabilities: Sequence[str]) -> int:
     return mask
 
 
-def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[tuple[str, Polygon]]
-                  ) -> list[tuple[str, str]]:
-    """(field path, message) for every task that clashes with the rest of the scenario."""
+def cross_checks(inp: CheckInput) -> list[Problem]:
+    """Tasks and the mission against the rest of the scenario (skipped when the origin or airspace is invalid)."""
+    if inp.keep_in is None or inp.keep_out is None:
+        return []
+    return [Problem(path, message) for path, message in
+            task_problems(dict(inp.data), list(inp.keep_in), list(inp.keep_out), inp.fleets)]
+
+
+CROSS_CHECKS = (cross_checks,)
+UNION_TAGS: frozenset[str] = frozenset()
+
+
+def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[tuple[str, Polygon]],
+                  fleets: Sequence[tuple[int, Any]]) -> list[tuple[str, str]]:
+    """(field path, message) for every task that clashes with the rest of the scenario; ``fleets`` are the
+    (index, Fleet) pairs that validated."""
     out: list[tuple[str, str]] = []
     raw = data.get("tasks")
     if not isinstance(raw, list):
@@ -148,25 +162,16 @@ def task_problems(data: dict[str, Any], keep_in: list[Polygon], keep_out: list[t
                                                  f"geofence {name!r}"))
     for name in sorted({i for i in ids if ids.count(i) > 1}):
         out.append(("tasks", f"task id {name!r} is used more than once"))
-    return out + _worker_problems(data, raw) + mission_problems(data)
+    return out + _worker_problems(fleets, raw) + mission_problems(data)
 
 
-def _worker_problems(data: dict[str, Any], raw: list[Any]) -> list[tuple[str, str]]:
+def _worker_problems(fleets: Sequence[tuple[int, Any]], raw: list[Any]) -> list[tuple[str, str]]:
     """Tasks no worker can take: a capability no fleet without a route carries, or a point farther than any
     worker's battery reaches and back (a lower bound on the energy: geodesic straight line, still air, the most
     economical speed within the vehicle's limit, hover power for the service time)."""
     from pymap3d.vincenty import vdist
 
-    from skyhive.scenario.models import Fleet
-
-    workers = []
-    for f in data.get("fleets") or []:
-        try:
-            fleet = Fleet.model_validate(f)
-        except ValueError:
-            continue  # reported by the model validation already
-        if fleet.route is None:
-            workers.append(fleet)
+    workers = [fleet for _, fleet in fleets if fleet.route is None]
     if not workers:
         return []
     have = 0
@@ -187,11 +192,9 @@ def _worker_problems(data: dict[str, Any], raw: list[Any]) -> list[tuple[str, st
         best = -math.inf  # the largest energy margin any worker fleet has for this task, Wh
         for fleet in workers:
             b, v = fleet.battery, fleet.vehicle
-            speed = v.max_speed_mps
-            if b.drag_power_coef > 0.0:  # hover + c v^3 per metre is lowest at v = (hover / 2c)^(1/3)
-                speed = min(speed, (b.hover_power_w / (2.0 * b.drag_power_coef)) ** (1.0 / 3.0))
+            speed = b.economical_speed_mps(v.max_speed_mps)
             usable = b.capacity_wh * max(b.initial_frac - b.reserve_frac, 0.0)
-            power = b.hover_power_w + b.drag_power_coef * speed**3
+            power = b.cruise_power_w(speed)
             for site in fleet.launch.sites:
                 dist = float(vdist(site.lat, site.lon, spec.at.lat, spec.at.lon)[0])  # WGS84 geodesic, m
                 need_wh = (2.0 * dist / speed * power + spec.service_s * b.hover_power_w) / 3600.0
@@ -204,8 +207,6 @@ def _worker_problems(data: dict[str, Any], raw: list[Any]) -> list[tuple[str, st
 
 def _well_clear(data: dict[str, Any]) -> tuple[float, float]:
     """The scenario's well-clear volume (horizontal, vertical metres), defaults where it is absent or bad."""
-    from skyhive.scenario.models import WellClear
-
     safety = data.get("safety")
     raw = safety.get("well_clear") if isinstance(safety, dict) else None
     try:
@@ -220,8 +221,6 @@ def taskset_from_specs(specs: list[TaskSpec], enu: Any) -> tuple[TaskSet, list[s
     until they can track their vehicle); ``enu(lat, lon, alt_m) -> (3,)`` converts to local metres."""
     ts = TaskSet()
     names: list[str] = []
-    kinds = {"inspect": TaskKind.INSPECT, "loiter": TaskKind.LOITER, "relay": TaskKind.RELAY,
-             "survey": TaskKind.SURVEY, "search": TaskKind.SEARCH}
     for spec in specs:
         if spec.kind == "follow":
             continue
@@ -232,7 +231,7 @@ def taskset_from_specs(specs: list[TaskSpec], enu: Any) -> tuple[TaskSet, list[s
             assert poly is not None
             c = poly.centroid
             p = np.asarray(enu(c.y, c.x, 50.0), np.float64)
-        ts.add(p[None, :], value=spec.value, kind=int(kinds[spec.kind]), t_start=spec.start_s,
+        ts.add(p[None, :], value=spec.value, kind=int(TASK_KINDS[spec.kind]), t_start=spec.start_s,
                t_end=np.inf if spec.end_s is None else spec.end_s, service=spec.service_s,
                req_cap=spec.capability_mask())
         names.append(spec.id)

@@ -22,17 +22,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skyhive.autonomy.transport import I32, Inbox, Payload, TransportStats
-from skyhive.comms.system import CommsSystem
+from skyhive.systems import Mesh
 
 KEEP_SNAPSHOTS_S = 60.0  # a row message older than this is not in any queue any more (queues drain in < 1 s)
 
 
 class CommsTransport:
-    """:class:`skyhive.autonomy.transport.Transport` over a :class:`CommsSystem`.
+    """:class:`skyhive.autonomy.transport.Transport` over the mesh port (:class:`skyhive.systems.Mesh`).
 
     ``drone_ids`` maps allocator index -> comms node id (the allocator runs on a subset of drones)."""
 
-    def __init__(self, comms: CommsSystem, drone_ids: NDArray[np.int64]) -> None:
+    def __init__(self, comms: Mesh, drone_ids: NDArray[np.int64]) -> None:
         self.comms = comms
         self.node_of = np.asarray(drone_ids, np.int64)
         self.index_of = np.full(comms.n_nodes, -1, np.int64)

@@ -30,18 +30,20 @@ from skyhive.autonomy.cbba import CBBA, CBBAConfig
 from skyhive.autonomy.config import MissionSettings, TaskSpec, capability_mask
 from skyhive.autonomy.coverage import footprint_width, plan_coverage
 from skyhive.autonomy.meshlink import CommsTransport
-from skyhive.autonomy.tasks import TaskKind, TaskSet
-from skyhive.systems import Phase, TickContext
+from skyhive.autonomy.tasks import TASK_KINDS, TaskKind, TaskSet
+from skyhive.record import scene
+from skyhive.scenario.models import cruise_power_w
+from skyhive.systems import BuildContext, ControlMask, Mesh, Phase, Rate, TickContext
 from skyhive.world.world import DroneStatus
 
 if TYPE_CHECKING:
+    from skyhive.events import EventLog
+    from skyhive.geo.frames import LocalFrame
     from skyhive.record.writer import McapRecorder
-    from skyhive.sim import Simulation
+    from skyhive.world.world import World
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-KINDS = {"inspect": TaskKind.INSPECT, "loiter": TaskKind.LOITER, "relay": TaskKind.RELAY,
-         "survey": TaskKind.SURVEY, "search": TaskKind.SEARCH}
 ACCEPT_H = 5.0  # m: a waypoint is reached within this horizontal distance ...
 ACCEPT_V = 3.0  # ... and this vertical distance
 POS_GAIN = 1.0  # 1/s: final approach speed per metre of error
@@ -69,24 +71,17 @@ class MissionSystem:
     phase = Phase.DECIDE
     period = 0.0
 
-    def __init__(self, sim: Simulation, settings: MissionSettings) -> None:
-        self.sim = sim
+    def __init__(self, ctx: BuildContext, settings: MissionSettings, mesh: Mesh) -> None:
         self.cfg = settings
-        sc = sim.scenario
-        from skyhive.comms.system import CommsSystem
-
-        comms = next((s for s in sim.systems if s.name == "comms"), None)
-        if comms is None:  # no comms section and no ground station: the default radio (docs/comms.md)
-            from skyhive.comms.config import Comms
-
-            comms = CommsSystem(sim, Comms())
-            self.own_comms: CommsSystem | None = comms
-        else:
-            self.own_comms = None
-        assert isinstance(comms, CommsSystem)
-        self.comms = comms
-        d = sim.world.drones
-        ws = [np.arange(sim.fleet_slices[f.name].start, sim.fleet_slices[f.name].stop) for f in sc.fleets
+        sc = ctx.scenario
+        self.frame: LocalFrame = ctx.frame
+        self.log: EventLog = ctx.log
+        self.world: World = ctx.world
+        self.control: ControlMask = ctx.ports.control  # drones a ground station took over through MAVLink
+        self.comms = mesh
+        comms = mesh
+        d = ctx.world.drones
+        ws = [np.arange(ctx.fleet_slices[f.name].start, ctx.fleet_slices[f.name].stop) for f in sc.fleets
               if f.route is None]
         self.wid: I64 = np.concatenate(ws).astype(np.int64) if ws else np.zeros(0, np.int64)
         w = self.wid.size
@@ -108,7 +103,7 @@ class MissionSystem:
         self.mv_head = np.zeros((w, nm))
         self.mv_t = np.full((w, nm), -np.inf)
         self.veh_head = np.zeros(nm)  # the vehicles' own heading (kept while they stand still)
-        self.next_beacon = 0.0
+        self.beacon_rate = Rate.hz(settings.beacon_hz, from_last=True)
         # task definitions (common knowledge once heard of) and their flight plans
         self.tasks = TaskSet()
         self.mtasks: list[MissionTask] = []
@@ -123,7 +118,7 @@ class MissionSystem:
             self._define(spec, 0.0)
         m = len(self.tasks)
         # allocator over the workers; its rows are each worker's own knowledge
-        slices = [(sim.fleet_slices[f.name], capability_mask(f.capabilities)) for f in sc.fleets if f.route is None]
+        slices = [(ctx.fleet_slices[f.name], capability_mask(f.capabilities)) for f in sc.fleets if f.route is None]
         cap = np.concatenate([np.full(sl.stop - sl.start, mask, np.uint32) for sl, mask in slices]) if ws else None
         self.cbba = CBBA(self.tasks, d.pos[self.wid] if w else np.zeros((0, 3)), speed=self.speed if w else 10.0,
                          cap=cap,
@@ -143,7 +138,7 @@ class MissionSystem:
         self.arrive_t = np.full(m, np.inf)
         self.done_by = np.full(m, -1, np.int64)  # drone id that finished it first (tests, metrics)
         self.conflicted = np.zeros(m, bool)
-        self.next_round = 0.0
+        self.round_rate = Rate(settings.period_s)
         self.rounds = 0
         # operator orders, in time order
         self.ops = sorted(settings.operator, key=lambda o: o.at_s)
@@ -152,7 +147,7 @@ class MissionSystem:
         self.op_sent: list[tuple[float, str, str]] = []
         self.op_heard_t: dict[tuple[int, int], float] = {}  # (add/cancel, first task) -> first heard by a worker
         # search objects: truth positions on the ground
-        obj = [sim.frame.local(o.lat, o.lon, 0.0) for o in settings.search_objects]
+        obj = [ctx.frame.local(o.lat, o.lon, 0.0) for o in settings.search_objects]
         self.obj = np.asarray(obj, np.float64).reshape(-1, 3)
         k = self.obj.shape[0]
         self.found_by = np.zeros((w, k), bool)  # drone's own knowledge: it saw object k
@@ -161,15 +156,15 @@ class MissionSystem:
         self.detect_t = np.full(k, np.inf)  # truth: first detection by any drone
         self.gs_heard = np.zeros((max(comms.n_gs, 1), k), bool)
         self.gs_t = np.full(k, np.inf)  # when a ground station received the first report of each
-        self.next_ack = 0.0
-        self.rng = sim.rng["mission"]
+        self.ack_rate = Rate(ACK_PERIOD_S, from_last=True)
+        self.rng = ctx.rng("mission")
         self._register()
         self.cov_label = np.zeros((0, 0), np.int64)
         self.cov_x0 = self.cov_y0 = 0.0
         self.cov_hit = np.zeros((0, 0), bool)
         self._coverage_setup()
         self.cov_series: list[tuple[float, float]] = []
-        self.next_cov_sample = 0.0
+        self.cov_sample_rate = Rate(10.0, from_last=True)
 
     # -- set-up ------------------------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -182,13 +177,13 @@ class MissionSystem:
                                      (self.obj.shape[0],), np.bool_)
 
     def _enu(self, lat: float, lon: float, alt: float) -> F64:
-        return np.asarray(self.sim.frame.local(lat, lon, alt), np.float64)
+        return np.asarray(self.frame.local(lat, lon, alt), np.float64)
 
     def _polygon(self, spec: TaskSpec) -> Polygon:
         poly = spec.polygon()
         assert poly is not None
         ring = np.asarray(poly.exterior.coords)
-        xyz = np.asarray(self.sim.frame.local(ring[:, 1], ring[:, 0], 0.0))
+        xyz = np.asarray(self.frame.local(ring[:, 1], ring[:, 0], 0.0))
         xyz = xyz if xyz.shape[-1] == 3 else xyz.T
         return Polygon(xyz[:, :2])
 
@@ -201,13 +196,13 @@ class MissionSystem:
         if spec.kind == "follow":
             names = self.comms.manned_names
             if spec.vehicle not in names:
-                self.sim.log.add(t, "warning", "mission", f"task {spec.id!r}: no manned vehicle named "
+                self.log.add(t, "warning", "mission", f"task {spec.id!r}: no manned vehicle named "
                                                           f"{spec.vehicle!r}; skipped")
                 ids = np.zeros(0, np.int64)
             else:
                 veh = names.index(spec.vehicle)
                 off = np.asarray(spec.offsets, np.float64).reshape(-1, 3)
-                m = self.sim.world.manned
+                m = self.world.manned
                 h = self._heading(m.vel[veh], 0.0)
                 # allocation position of each slot: where it is at definition (common knowledge of the order)
                 p = slot_positions(m.pos[veh][None, :], np.array([h]), off)
@@ -221,10 +216,10 @@ class MissionSystem:
             self._plans([q[None, :] for q in p])
         elif spec.at is not None:
             if spec.kind == "relay":
-                self.sim.log.add(t, "warning", "mission", f"task {spec.id!r}: no ground station to relay to; "
+                self.log.add(t, "warning", "mission", f"task {spec.id!r}: no ground station to relay to; "
                                                           "held at its point")
             p = self._enu(spec.at.lat, spec.at.lon, spec.at.alt_m)
-            ids = self.tasks.add(p[None, :], value=spec.value, kind=int(KINDS[spec.kind]), t_start=spec.start_s,
+            ids = self.tasks.add(p[None, :], value=spec.value, kind=int(TASK_KINDS[spec.kind]), t_start=spec.start_s,
                                  t_end=end, service=spec.service_s, req_cap=cap)
             self._plans([p[None, :]])
         else:
@@ -235,7 +230,7 @@ class MissionSystem:
                      for p, part in zip(plan.paths, plan.parts, strict=True)]
             starts = np.array([p[0] for p in paths])
             spd = float(np.median(self.speed)) if self.speed.size else 10.0
-            ids = self.tasks.add(starts, value=spec.value / len(paths), kind=int(KINDS[spec.kind]),
+            ids = self.tasks.add(starts, value=spec.value / len(paths), kind=int(TASK_KINDS[spec.kind]),
                                  t_start=spec.start_s, t_end=end, service=plan.lengths() / spd, req_cap=cap)
             self._plans(paths)
             self.areas.append((len(self.mtasks), self._polygon(spec)))
@@ -322,11 +317,11 @@ class MissionSystem:
         it only once the order reaches them.  Returns its allocatable task ids."""
         if isinstance(spec, dict):
             spec = TaskSpec.model_validate(spec)
-        return self._send_add(spec, station, self.sim.t)
+        return self._send_add(spec, station, self.world.t)
 
     def cancel_task(self, task_id: str, station: str | None = None) -> None:
         """Cancel a task by id, flooded from a ground station like an added one."""
-        self._send_cancel(task_id, station, self.sim.t)
+        self._send_cancel(task_id, station, self.world.t)
 
     def _station(self, station: str | None) -> int:
         if not self.comms.n_gs:
@@ -408,13 +403,8 @@ class MissionSystem:
         if self.orders:
             self._repeat_orders(t, heard)
         ok = d.status[self.wid] == DroneStatus.ACTIVE
-        mav = next((s for s in self.sim.systems if s.name == "mavlink"), None)
-        if mav is not None:
-            gcs = getattr(mav, "gcs", None)  # drones a ground station took over through MAVLink
-            if gcs is not None:
-                ok &= ~np.asarray(gcs, bool)[self.wid]
-        if self.cfg.allocation == "cbba" and t + 1e-9 >= self.next_round:
-            self.next_round += self.cfg.period_s
+        ok &= ~self.control.external[self.wid]
+        if self.cfg.allocation == "cbba" and self.round_rate.due(t):
             self._round(ctx, ok)
         self._fly(ctx, ok)
         if self.obj.shape[0]:
@@ -426,9 +416,8 @@ class MissionSystem:
         """Each manned vehicle that a live follow task escorts broadcasts its own state (flooded a few hops):
         ``[vehicle, x, y, z, vx, vy, vz, heading, t]``.  A vehicle whose radio is down sends nothing."""
         live = (self.fol_veh >= 0) & self.tasks.active
-        if ctx.t + 1e-9 < self.next_beacon or not live.any():
+        if not live.any() or not self.beacon_rate.due(ctx.t):
             return
-        self.next_beacon = ctx.t + 1.0 / self.cfg.beacon_hz
         m = ctx.world.manned
         v = np.unique(self.fol_veh[live])
         moving = np.hypot(m.vel[v, 0], m.vel[v, 1]) > 0.5
@@ -505,7 +494,7 @@ class MissionSystem:
         # made in different rounds compare fairly (a later bid must not win just by being made later)
         alg.t_avail[:] = ctx.t
         spare = np.maximum(d.battery_wh[self.wid] - d.reserve_frac[self.wid] * d.capacity_wh[self.wid], 0.0)
-        power = d.hover_power_w[self.wid].astype(np.float64) + d.drag_power_coef[self.wid] * self.speed ** 3
+        power = cruise_power_w(d.hover_power_w[self.wid].astype(np.float64), d.drag_power_coef[self.wid], self.speed)
         alg.t_limit[:] = ctx.t + np.maximum(3600.0 * spare / np.maximum(power, 1e-9), 1e-3)
         gone = alg.alive & ~ok
         if gone.any():
@@ -659,8 +648,7 @@ class MissionSystem:
             gd = np.linalg.norm(d.pos[src][:, None, :] - self.gs_pos[None, :, :], axis=2)
             dst = self.gs_nodes[np.argmin(gd, axis=1)]
             self.comms.unicast(src, dst, self.k_find, np.column_stack([ro, src]), ttl=TTL)
-        if t + 1e-9 >= self.next_ack:
-            self.next_ack = t + ACK_PERIOD_S
+        if self.ack_rate.due(t):
             heard = self.gs_heard[: self.comms.n_gs]
             if heard.any():
                 self.comms.flood(self.gs_nodes, self.k_ack, heard, ttl=TTL)
@@ -683,8 +671,7 @@ class MissionSystem:
             nx, ny = self.cov_label.shape
             inb = (gx >= 0) & (gx < nx) & (gy >= 0) & (gy < ny)
             self.cov_hit[gx[inb], gy[inb]] = True
-        if ctx.t + 1e-9 >= self.next_cov_sample:
-            self.next_cov_sample = ctx.t + 10.0
+        if self.cov_sample_rate.due(ctx.t):
             self.cov_series.append((round(ctx.t, 3), round(self.coverage_pct(), 3)))
 
     def coverage_pct(self) -> float:
@@ -753,29 +740,16 @@ class MissionSystem:
 
     def record_frame(self, mcap: McapRecorder, t: float) -> None:
         """Task markers (grey open, green done) and each worker's line to its current task, as a SceneUpdate."""
-        from skyhive.record.writer import ENU_FRAME
-
         ns = mcap.log_time_ns(t)
-        pose0 = {"position": {"x": 0, "y": 0, "z": 0}, "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}}
         done = np.isfinite(self.done_t)
-        spheres = [{"pose": {"position": {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])},
-                             "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}},
-                    "size": {"x": 8, "y": 8, "z": 8},
-                    "color": {"r": 0.1, "g": 0.8, "b": 0.2, "a": 0.8} if dn else
-                    {"r": 0.7, "g": 0.7, "b": 0.7, "a": 0.8}} for p, dn in zip(self.tasks.pos, done, strict=True)]
+        spheres = [scene.sphere(p, 8.0, (0.1, 0.8, 0.2) if dn else (0.7, 0.7, 0.7), 0.8)
+                   for p, dn in zip(self.tasks.pos.tolist(), done.tolist(), strict=True)]
         a = np.flatnonzero(self.cur >= 0)
-        d = self.sim.world.drones
-        pts: list[dict[str, float]] = []
-        for x, y in zip(d.pos[self.wid[a]].tolist(), self.tasks.pos[self.cur[a]].tolist(), strict=True):
-            pts += [{"x": x[0], "y": x[1], "z": x[2]}, {"x": y[0], "y": y[1], "z": y[2]}]
-        entity = {"timestamp": mcap.stamp(ns), "frame_id": ENU_FRAME, "id": "mission", "lifetime": {"sec": 0,
-                                                                                                    "nsec": 0},
-                  "frame_locked": False, "metadata": [], "arrows": [], "cubes": [], "spheres": spheres,
-                  "cylinders": [], "triangles": [], "texts": [], "models": [],
-                  "lines": [{"type": 2, "pose": pose0, "thickness": 1.0, "scale_invariant": True, "points": pts,
-                             "color": {"r": 1.0, "g": 0.6, "b": 0.0, "a": 0.8}, "colors": [], "indices": []}]}
-        mcap.write_json("/mission/tasks", t, {"deletions": [], "entities": [entity]},
-                        schema_name="foxglove.SceneUpdate")
+        d = self.world.drones
+        ends = np.stack([d.pos[self.wid[a]], self.tasks.pos[self.cur[a]]], axis=1).reshape(-1, 3)
+        lines = [scene.line(ends.tolist(), (1.0, 0.6, 0.0), 0.8, kind=scene.LINE_LIST)]
+        update = scene.scene_update([scene.entity(ns, "mission", lines=lines, spheres=spheres)])
+        mcap.write_json("/mission/tasks", t, update, schema_name="foxglove.SceneUpdate")
 
 
 def slot_positions(pos: F64, heading: F64, off: F64) -> F64:
@@ -789,13 +763,13 @@ def slot_positions(pos: F64, heading: F64, off: F64) -> F64:
     return out
 
 
-def build(sim: Simulation) -> list[Any]:
+def build(ctx: BuildContext) -> list[MissionSystem]:
     """The mission system when the scenario has ``tasks`` or a ``mission`` section (tasks may come later from the
-    operator); else nothing.  Drones coordinate
-    only through messages, so a mission without a ``comms`` section or ground station brings the default
-    radio (docs/comms.md defaults) with it."""
-    sc = sim.scenario
+    operator); else nothing.  Drones coordinate only through messages: the mesh port is provided by the comms
+    builder, which builds the default radio (docs/comms.md) for a mission without a ``comms`` section."""
+    sc = ctx.scenario
     if not sc.tasks and sc.mission is None:
         return []
-    mission = MissionSystem(sim, sc.mission or MissionSettings())
-    return [mission] if mission.own_comms is None else [mission.own_comms, mission]
+    if ctx.ports.mesh is None:
+        raise ValueError("a mission needs the mesh port (skyhive.comms.system.build runs first)")
+    return [MissionSystem(ctx, sc.mission or MissionSettings(), ctx.ports.mesh)]

@@ -30,6 +30,12 @@ class TaskKind(IntEnum):
     FOLLOW = 5
 
 
+# The scenario's task kinds (``TaskSpec.kind``) that the allocator sees as a ``TaskKind``; follow tasks get their
+# allocatable slots separately.
+TASK_KINDS: dict[str, TaskKind] = {"inspect": TaskKind.INSPECT, "loiter": TaskKind.LOITER, "relay": TaskKind.RELAY,
+                                   "survey": TaskKind.SURVEY, "search": TaskKind.SEARCH}
+
+
 @dataclass
 class TaskSet:
     """M tasks; every array has length M (``pos`` is (M, 3), ENU metres).

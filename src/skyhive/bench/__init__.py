@@ -2,7 +2,7 @@
 
 A suite is a function ``run(quick: bool) -> BenchTable``.  ``quick`` runs a
 reduced size (for smoke tests); the full run produces the figures written to
-BENCHMARKS.md.
+BENCHMARKS.md.  An interface: may import anything but ``cli``.
 """
 
 from __future__ import annotations

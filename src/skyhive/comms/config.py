@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from skyhive.scenario.base import Section
+from skyhive.scenario.base import CheckInput, Problem, Section, parse_section
 
 C_MPS = 299_792_458.0
 
@@ -174,19 +174,18 @@ class Comms(Section):
     traffic: Traffic = Field(default_factory=Traffic)
 
 
-def comms_cross_checks(data: dict[str, Any], fleets: list[tuple[int, Any]]) -> list[Any]:
+def cross_checks(inp: CheckInput) -> list[Problem]:
     """Names used by comms faults must exist; ground-station names must be unique (problems with field paths)."""
-    from skyhive.scenario.load import Problem, _section
-
+    data = inp.data
     problems: list[Problem] = []
-    counts = {f.name: f.count for _, f in fleets}
+    counts = {f.name: f.count for _, f in inp.fleets}
     raw_fleets = data.get("fleets")
     fleet_names = {f.get("name") for f in raw_fleets if isinstance(f, dict)} if isinstance(raw_fleets, list) \
         else set()
     raw_gs = data.get("ground_stations")
     gs_names: list[str] = []
     for k, raw in enumerate(raw_gs if isinstance(raw_gs, list) else []):
-        gs = _section(GroundStation, raw)
+        gs = parse_section(GroundStation, raw)
         if gs is not None:
             if gs.name in gs_names:
                 problems.append(Problem(f"ground_stations.{k}.name", f"ground station {gs.name!r} is used twice"))
@@ -201,7 +200,7 @@ def comms_cross_checks(data: dict[str, Any], fleets: list[tuple[int, Any]]) -> l
     for k, raw in enumerate(faults if isinstance(faults, list) else []):
         if not isinstance(raw, dict) or str(raw.get("type")) not in models:
             continue
-        fault = _section(models[str(raw["type"])], raw)
+        fault = parse_section(models[str(raw["type"])], raw)
         if fault is None:
             continue
         groups: list[tuple[str, list[NodeSet]]] = []
@@ -223,3 +222,8 @@ def comms_cross_checks(data: dict[str, Any], fleets: list[tuple[int, Any]]) -> l
                 problems += [Problem(f"{where}.manned", f"no manned vehicle named {n!r}")
                              for n in ns.manned if n not in manned_names]
     return problems
+
+
+CROSS_CHECKS = (cross_checks,)
+# the fault types: pydantic puts the chosen union member into error locations, where users never wrote them
+UNION_TAGS = frozenset({"node_failure", "silent_zone", "partition", "degraded"})

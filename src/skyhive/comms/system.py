@@ -29,12 +29,12 @@ from skyhive.comms.kernels import (
     gather_links,
     queue_and_gather,
 )
-from skyhive.systems import Phase, TickContext
+from skyhive.record import scene
+from skyhive.systems import BuildContext, MessageKind, Phase, Rate, TickContext
 from skyhive.world.world import DroneStatus
 
 if TYPE_CHECKING:
     from skyhive.record.writer import McapRecorder
-    from skyhive.sim import Simulation
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -202,19 +202,19 @@ class CommsSystem:
     phase = Phase.TALK
     period = 0.0
 
-    def __init__(self, sim: Simulation, settings: Comms) -> None:
-        self.sim = sim
+    def __init__(self, ctx: BuildContext, settings: Comms) -> None:
         self.settings = settings
-        sc = sim.scenario
-        self.world = sim.world
-        self.index = sim.index
-        self.dt = sim.dt
-        self.n_drones = sim.world.drones.n
+        sc = ctx.scenario
+        self.world = ctx.world
+        self.index = ctx.index
+        self.dt = ctx.dt
+        self.fleet_slices = ctx.fleet_slices
+        self.n_drones = ctx.world.drones.n
         self.gs_names = [g.name for g in sc.ground_stations]
-        self.manned_names = list(sim.world.manned.names)
+        self.manned_names = list(ctx.world.manned.names)
         self.n_gs, self.n_manned = len(self.gs_names), len(self.manned_names)
         self.n_nodes = self.n_drones + self.n_gs + self.n_manned
-        self.gs_pos = (np.stack([sim.frame.local(g.lat, g.lon, g.alt_m + g.antenna_height_m)
+        self.gs_pos = (np.stack([ctx.frame.local(g.lat, g.lon, g.alt_m + g.antenna_height_m)
                                  for g in sc.ground_stations]) if self.n_gs else np.zeros((0, 3)))
         # radio profiles: one row per distinct profile, an index per node
         profiles: list[RadioProfile] = []
@@ -226,7 +226,7 @@ class CommsSystem:
 
         node_prof = np.zeros(self.n_nodes, np.int64)
         for f in sc.fleets:
-            node_prof[sim.fleet_slices[f.name]] = pid(f.radio)
+            node_prof[ctx.fleet_slices[f.name]] = pid(f.radio)
         for k, g in enumerate(sc.ground_stations):
             node_prof[self.n_drones + k] = pid(g.radio)
         for k, m in enumerate(sc.manned):
@@ -264,7 +264,7 @@ class CommsSystem:
         self._cnt = np.zeros(self.n_nodes, np.int64)  # per-node scratch of queue_and_gather
         self._nfit = np.zeros(self.n_nodes, np.int64)
         self._bufs: dict[str, NDArray[Any]] = {}
-        self.rng = sim.rng["comms"]
+        self.rng = ctx.rng("comms")
         self.kinds: dict[str, Kind] = {}
         self.stats: list[KindStats] = []
         self.pending: list[_Pending] = []
@@ -281,14 +281,14 @@ class CommsSystem:
         self._csr_build = -1
         self._xcsr_tick = -1
         self._fault_tick = -1
-        self._faults_built(sim)
+        self._faults_built(ctx)
         tr = settings.traffic
         self._state_kind = self.register_kind("state", tr.state_bytes, (4,), np.float32) if tr.state_hz > 0 else None
         self._ping_kind = self.register_kind("ping", tr.ping_bytes, (), np.int64) if tr.ping_hz > 0 else None
-        self._next_state = 0.0
-        self._next_ping = 0.0
+        self._state_rate = Rate.hz(tr.state_hz) if tr.state_hz > 0 else None
+        self._ping_rate = Rate.hz(tr.ping_hz) if tr.ping_hz > 0 else None
         self._ping_seq = 0
-        self._next_record = 0.0
+        self._record_rate = Rate.hz(settings.record_hz, from_last=True) if settings.record_hz > 0 else None
 
     # -- node sets and faults ------------------------------------------------------------------------------------
     def node_ids(self, sets: list[NodeSet]) -> I64:
@@ -296,14 +296,14 @@ class CommsSystem:
         out: list[I64] = []
         for s in sets:
             if s.fleet is not None:
-                sl = self.sim.fleet_slices[s.fleet]
+                sl = self.fleet_slices[s.fleet]
                 idx = np.arange(sl.start, sl.stop) if s.drones is None else sl.start + np.asarray(s.drones, np.int64)
                 out.append(idx.astype(np.int64))
             out.append(np.array([self.n_drones + self.gs_names.index(n) for n in s.ground_stations], np.int64))
             out.append(np.array([self.n_drones + self.n_gs + self.manned_names.index(n) for n in s.manned], np.int64))
         return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
-    def _faults_built(self, sim: Simulation) -> None:
+    def _faults_built(self, ctx: BuildContext) -> None:
         self.faults: list[tuple[float, float, str, Any]] = []
         for f in self.settings.faults:
             end = math.inf if f.until_s is None else f.until_s
@@ -321,7 +321,7 @@ class CommsSystem:
                 from skyhive.geo.fences import polygon_from_geojson
 
                 ll = np.asarray(polygon_from_geojson(f.polygon).exterior.coords)
-                xy = sim.frame.local(ll[:, 1], ll[:, 0])[:, :2]
+                xy = ctx.frame.local(ll[:, 1], ll[:, 0])[:, :2]
                 self.faults.append((f.at_s, end, "silent", (shapely.Polygon(xy), f.floor_m, f.ceiling_m)))
 
     def _buf(self, name: str, size: int, dtype: DTypeLike) -> NDArray[Any]:
@@ -428,8 +428,8 @@ class CommsSystem:
         self.inboxes.append(self._empty_inbox(k))
         return k
 
-    def _kind(self, kind: str | Kind) -> Kind:
-        name = kind.name if isinstance(kind, Kind) else kind
+    def _kind(self, kind: str | MessageKind) -> Kind:
+        name = kind if isinstance(kind, str) else kind.name
         if name not in self.kinds:
             raise KeyError(f"unknown message kind {name!r}; registered: {sorted(self.kinds)}")
         return self.kinds[name]
@@ -450,7 +450,7 @@ class CommsSystem:
             raise ValueError(f"kind {k.name!r}: payload shape {arr.shape} is not ({m}, *{k.shape})")
         return np.ascontiguousarray(arr)
 
-    def broadcast(self, sender_ids: Any, kind: str | Kind, payload: Any = None) -> None:
+    def broadcast(self, sender_ids: Any, kind: str | MessageKind, payload: Any = None) -> None:
         """Each sender transmits one message to every neighbour in range (one airtime each)."""
         k = self._kind(kind)
         tx = self._ids(sender_ids, "broadcast")
@@ -460,7 +460,7 @@ class CommsSystem:
         self._transmit(k, tx, pl, tx, np.full(m, self.t), np.zeros(m, np.int32),
                        np.zeros(m), np.full(m, -1, np.int64), np.full(m, -1, np.int64), np.zeros(m, np.int32))
 
-    def unicast(self, src: Any, dst: Any, kind: str | Kind, payload: Any = None, ttl: int = 1) -> None:
+    def unicast(self, src: Any, dst: Any, kind: str | MessageKind, payload: Any = None, ttl: int = 1) -> None:
         """One message per (src, dst) pair.  ``ttl == 1``: a direct link only; ``ttl > 1``: routed by flooding
         (every node relays once, only ``dst`` gets it in its inbox)."""
         k = self._kind(kind)
@@ -480,7 +480,7 @@ class CommsSystem:
         self._transmit(k, s, pl, s, np.full(m, self.t), np.zeros(m, np.int32), np.zeros(m),
                        np.full(m, -1, np.int64), d, np.zeros(m, np.int32))
 
-    def flood(self, src: Any, kind: str | Kind, payload: Any = None, ttl: int = 16) -> None:
+    def flood(self, src: Any, kind: str | MessageKind, payload: Any = None, ttl: int = 16) -> None:
         """Network-wide broadcast: every node that hears it for the first time relays it once, up to ``ttl``
         hops; duplicates are suppressed per node."""
         k = self._kind(kind)
@@ -489,7 +489,7 @@ class CommsSystem:
             raise ValueError("flood: ttl must be >= 1")
         self._originate_flood(k, s, self._payload(k, payload, s.size), np.full(s.size, -1, np.int64), int(ttl))
 
-    def inbox(self, kind: str | Kind) -> Inbox:
+    def inbox(self, kind: str | MessageKind) -> Inbox:
         """What receivers got of ``kind`` this tick (empty arrays when nothing)."""
         return self.inboxes[self._kind(kind).id]
 
@@ -651,14 +651,12 @@ class CommsSystem:
             self._deliver(k)
         self._retire_floods()
         tr = self.settings.traffic
-        if self._state_kind is not None and self.t + 1e-9 >= self._next_state:
-            self._next_state += 1.0 / tr.state_hz
+        if self._state_kind is not None and self._state_rate is not None and self._state_rate.due(self.t):
             d = self.world.drones
             senders = np.flatnonzero(self.alive[: self.n_drones])
             pl = np.concatenate([d.pos.take(senders, axis=0), d.battery_wh.take(senders)[:, None]], axis=1)
             self.broadcast(senders, self._state_kind, pl)
-        if self._ping_kind is not None and self.n_gs and self.t + 1e-9 >= self._next_ping:
-            self._next_ping += 1.0 / tr.ping_hz
+        if self._ping_kind is not None and self._ping_rate is not None and self.n_gs and self._ping_rate.due(self.t):
             gs = np.arange(self.n_drones, self.n_drones + self.n_gs)
             seq = self._ping_seq + np.arange(self.n_gs)
             self._ping_seq += self.n_gs
@@ -672,12 +670,9 @@ class CommsSystem:
     # -- the log ---------------------------------------------------------------------------------------------
     def record_frame(self, mcap: McapRecorder, t: float) -> None:
         """Link graph (every link in range now) as a SceneUpdate line list, at ``comms.record_hz``."""
-        if self.settings.record_hz <= 0 or t + 1e-9 < self._next_record:
+        if self._record_rate is None or not self._record_rate.due(t):
             return
-        self._next_record = t + 1.0 / self.settings.record_hz
         self._update_faults()
-        from skyhive.record.writer import ENU_FRAME
-
         s, r, _ = self.links()
         one = self.alive[s] & self.alive[r]
         s, r = s[one][: self.settings.record_max_links], r[one][: self.settings.record_max_links]
@@ -685,21 +680,18 @@ class CommsSystem:
         pts = np.round(self.positions(), 2).tolist()
         idx = np.stack([s, r], axis=1).ravel().tolist()
         ns = mcap.log_time_ns(t)
-        entity = {"timestamp": mcap.stamp(ns), "frame_id": ENU_FRAME, "id": "links", "lifetime": {"sec": 0, "nsec": 0},
-                  "frame_locked": False, "metadata": [{"key": "links", "value": str(s.size)}],
-                  "arrows": [], "cubes": [], "spheres": [], "cylinders": [], "triangles": [], "texts": [],
-                  "models": [],
-                  "lines": [{"type": 2, "pose": {"position": {"x": 0, "y": 0, "z": 0},
-                                                 "orientation": {"x": 0, "y": 0, "z": 0, "w": 1}},
-                             "thickness": 1.0, "scale_invariant": True,
-                             "points": [{"x": x, "y": y, "z": z} for x, y, z in pts],
-                             "color": {"r": 0.2, "g": 0.8, "b": 1.0, "a": 0.6}, "colors": [], "indices": idx}]}
-        mcap.write_json("/comms/links", t, {"deletions": [], "entities": [entity]}, schema_name="foxglove.SceneUpdate")
+        links = scene.line(pts, (0.2, 0.8, 1.0), 0.6, kind=scene.LINE_LIST, indices=idx)
+        update = scene.scene_update([scene.entity(ns, "links", lines=[links], metadata={"links": str(s.size)})])
+        mcap.write_json("/comms/links", t, update, schema_name="foxglove.SceneUpdate")
 
 
-def build(sim: Simulation) -> list[CommsSystem]:
-    """The comms system when the scenario has a ``comms`` section or ground stations; else nothing."""
-    sc = sim.scenario
-    if sc.comms is None and not sc.ground_stations:
+def build(ctx: BuildContext) -> list[CommsSystem]:
+    """The comms system -- and the ``mesh`` port -- when the scenario has a ``comms`` section, ground stations,
+    or a mission (its drones coordinate only through messages, so a mission without either brings the default
+    radio of docs/comms.md); else nothing."""
+    sc = ctx.scenario
+    if sc.comms is None and not sc.ground_stations and not sc.tasks and sc.mission is None:
         return []
-    return [CommsSystem(sim, sc.comms or Comms())]
+    comms = CommsSystem(ctx, sc.comms or Comms())
+    ctx.ports.mesh = comms
+    return [comms]

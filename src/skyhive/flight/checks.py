@@ -24,13 +24,39 @@ from shapely.geometry import LineString, Point, Polygon
 from skyhive.flight.routing import Obstacles, plan_leg
 from skyhive.flight.waypoints import Legs, kinematics
 from skyhive.geo.frames import LocalFrame
+from skyhive.scenario.base import Problem
+from skyhive.scenario.load import ScenarioError, read_document
 from skyhive.scenario.models import Scenario
 from skyhive.world.build import build_fences, launch_spacing, layout_offsets
 
+UNREACHABLE_CLEARANCE_M = 0.5  # a waypoint is refused only when no path exists at all
 
-def route_problems(scenario: Scenario, base_dir: Path | None = None) -> list[tuple[str, str]]:
-    """(field path, message) for every launch layout and route the safety layer could not fly as written."""
-    problems: list[tuple[str, str]] = []
+
+def require_flyable(scenario: Scenario, base_dir: Path | None = None, path: Path | None = None) -> None:
+    """Raise ``ScenarioError`` listing every launch layout and route that cannot be flown as written (with the
+    YAML line of each when ``path`` is the scenario file).  Run by ``skyhive validate``/``run`` and by
+    ``Simulation``: these checks need the whole validated scenario and the flight layer's planner, so they
+    sit above the scenario loader rather than in it."""
+    problems = route_problems(scenario, base_dir)
+    if not problems:
+        return
+    lines: dict[tuple[str, ...], int] = {}
+    if path is not None:
+        try:
+            _, lines = read_document(path)
+        except ScenarioError:
+            lines = {}
+    located = []
+    for p in problems:
+        parts = tuple(p.path.split("."))
+        line = next((lines[parts[:cut]] for cut in range(len(parts), -1, -1) if parts[:cut] in lines), None)
+        located.append(Problem(p.path, p.message, line))
+    raise ScenarioError(str(path) if path is not None else "<scenario>", located)
+
+
+def route_problems(scenario: Scenario, base_dir: Path | None = None) -> list[Problem]:
+    """Every launch layout and route the safety layer could not fly as written."""
+    problems: list[Problem] = []
     sep = scenario.safety.separation_m
     frame = LocalFrame(scenario.origin.lat, scenario.origin.lon, scenario.origin.alt)
     for k, fleet in enumerate(scenario.fleets):
@@ -39,7 +65,7 @@ def route_problems(scenario: Scenario, base_dir: Path | None = None) -> list[tup
             off = layout_offsets(min(per_site, 64), fleet.launch.layout, launch_spacing(fleet, sep))
             gaps = np.linalg.norm(off[:, None, :2] - off[None, :, :2], axis=-1) + np.eye(len(off)) * 1e9
             if float(gaps.min()) < sep:
-                problems.append((f"fleets.{k}.launch.spacing_m",
+                problems.append(Problem(f"fleets.{k}.launch.spacing_m",
                                  f"pads {float(gaps.min()):.1f} m apart are closer than safety.separation_m "
                                  f"({sep:g} m): drones taking off together would lose separation"))
     try:
@@ -58,13 +84,13 @@ def route_problems(scenario: Scenario, base_dir: Path | None = None) -> list[tup
             for p in fences.prisms:
                 if p.active and p.kind == "keep_out" and p.floor_m <= xyz[2] <= p.ceiling_m \
                         and shapely.contains_xy(p.enu, xyz[0], xyz[1]):
-                    problems.append((where, f"waypoint is inside keep-out geofence {p.name!r}"))
+                    problems.append(Problem(where, f"waypoint is inside keep-out geofence {p.name!r}"))
                     bad = True
             if keep_in and not any(shapely.contains_xy(p.enu, xyz[0], xyz[1]) for p in keep_in):
-                problems.append((where, "waypoint is outside every active keep-in geofence"))
+                problems.append(Problem(where, "waypoint is outside every active keep-in geofence"))
                 bad = True
             elif keep_in and all(xyz[2] > p.ceiling_m for p in keep_in if shapely.contains_xy(p.enu, *xyz[:2])):
-                problems.append((where, f"waypoint height {xyz[2]:g} m is above the keep-in ceiling"))
+                problems.append(Problem(where, f"waypoint height {xyz[2]:g} m is above the keep-in ceiling"))
                 bad = True
         if bad:
             continue
@@ -72,13 +98,14 @@ def route_problems(scenario: Scenario, base_dir: Path | None = None) -> list[tup
         start = frame.local(site.lat, site.lon, 0.0).reshape(3)
         chain = np.vstack([start + np.array([0.0, 0.0, points[0][2]]), points])
         z = chain[:, 2]
-        obstacles = Obstacles.from_fences(fences, scenario.safety.geofence_margin_m + sep, float(z.min()),
-                                          float(z.max()))
+        # refused only where no path exists at all (a waypoint enclosed by keep-outs); where the margins
+        # cannot be kept the built-in behaviour flies the tightest path and the filter keeps the margin
+        obstacles = Obstacles.from_fences(fences, UNREACHABLE_CLEARANCE_M, float(z.min()), float(z.max()))
         for w in range(1, len(chain)):
             if plan_leg(chain[w - 1], chain[w], obstacles) is None:
-                problems.append((f"fleets.{k}.route.waypoints.{w - 1}",
-                                 f"fleet {fleet.name!r} cannot reach this waypoint: no path around the active "
-                                 "keep-outs keeps their margin"))
+                problems.append(Problem(f"fleets.{k}.route.waypoints.{w - 1}",
+                                 f"fleet {fleet.name!r} cannot reach this waypoint: the active keep-outs "
+                                 "enclose it"))
                 break
     return problems
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skyhive.flight.separation import neighbour_constraints, solve_velocities
+from skyhive.flight.separation import BRAKE_SHARE_CAP, neighbour_constraints, solve_velocities
 from skyhive.geo.fences import FenceSet
 from skyhive.scenario.models import Safety
 from skyhive.systems import Phase, TickContext
@@ -36,6 +36,7 @@ SEPARATION_BUFFER = 1.25  # the filter keeps 1.25 x separation_m; the monitor co
 TILT_HORIZONTAL = 0.6  # right-hand turn per unit of correction (liveness)
 TILT_VERTICAL = 0.8  # climb / descend per unit of correction (vertical resolution)
 LAG_TICKS = 1.5  # ticks before a new command shows in the velocity (the barrier leads the velocity loop)
+LOOK_MARGIN_M = 5.0  # what a tick of full acceleration adds to the closing distance
 RIGHT_OF_WAY_WEIGHT = 1.0 / 3.0  # returning and landing drones take a quarter of a pair's correction
 BAND_MARGIN_M = 15.0
 
@@ -100,11 +101,12 @@ class SafetyFilter:
         self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min())
         # the look radius covers every pair that could need to act now: the closing distance the barrier's
         # time constant allows, or the distance two drones at full speed head-on need to stop
-        self.brake = 2.0 * float(drones.max_accel.min(initial=1.0))
-        self.lag_max = float(drones.tau.max(initial=0.0))
+        # the slowest pair brakes together at 2 x its acceleration limit, shared among up to BRAKE_SHARE_CAP^2
+        # neighbours; the look radius covers every pair that could need to act now at full closing speed
+        self.brake = 2.0 * float(drones.max_accel.min()) / BRAKE_SHARE_CAP if drones.n else 4.0
         v_close = 2.0 * self.vmax
-        stop_m = v_close * (self.lag_max + 0.2) + v_close**2 / (2.0 * self.brake)
-        self.look_m = self.target_sep + max(v_close / self.gamma, stop_m)
+        stop_m = v_close * LAG_TICKS * 0.2 + v_close**2 / (2.0 * self.brake)
+        self.look_m = self.target_sep + max(v_close / self.gamma, stop_m) + LOOK_MARGIN_M
         self.floor_clear_m = 2.0 * cfg.separation_m
         self.dt = 0.1  # set from the tick
         self.corrected = 0

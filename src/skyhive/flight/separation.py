@@ -39,6 +39,7 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 TOLERANCE_MPS = 1e-3
 BRAKE_SHARING = 0.5  # a drone closing on k neighbours counts on accel / k**BRAKE_SHARING for each
+BRAKE_SHARE_CAP = 4.0  # ... but never less than accel / 4 (the look radius is sized for that)
 TIE_HEIGHT_M = 1.0  # pairs closer in height than this use the index order for who climbs
 
 
@@ -90,7 +91,7 @@ def neighbour_constraints(pos: F64, vel: F64, fly: NDArray[np.bool_], pairs: I64
                 closing_on[i] += 1.0
                 closing_on[j] += 1.0
     for i in range(n):
-        closing_on[i] = max(1.0, closing_on[i] - 1.0) ** BRAKE_SHARING
+        closing_on[i] = min(max(1.0, closing_on[i] - 1.0) ** BRAKE_SHARING, BRAKE_SHARE_CAP)
     ptr = np.cumsum(count)
     total = ptr[n]
     other = np.empty(total, np.int64)

@@ -242,10 +242,14 @@ class WaypointFollower:
         if self.fences is None:
             return points
         z = points[:, 2]
-        obstacles = Obstacles.from_fences(self.fences, self.clearance_m + self.radius[f], float(z.min()),
-                                          float(z.max()))
-        path, _ = plan_route(points, obstacles)
-        return path
+        # the formation's full clearance if a path keeps it, else less, else the straight route (the safety
+        # filter keeps the drones out either way)
+        for clearance in (self.clearance_m + self.radius[f], self.clearance_m, 0.5):
+            obstacles = Obstacles.from_fences(self.fences, clearance, float(z.min()), float(z.max()))
+            path, _ = plan_route(points, obstacles)
+            if path is not None:
+                return path
+        return None
 
     def _set(self, f: int, path: F64, t0: float, first: int) -> None:
         """Fleet f flies ``path`` from ``t0``; the path's route waypoints start at route index ``first``.
@@ -343,6 +347,10 @@ class WaypointFollower:
         d.status[idx[mode == 1]] = DroneStatus.LANDING
         d.status[idx[mode == 2]] = DroneStatus.RETURNING
         self.log.add(ctx.t, "info", "waypoints", f"{idx.size} drone(s) completed their route", drones=idx)
+
+    def hold_at(self, drone: int, pos: F64) -> None:
+        """A routeless drone handed back to the swarm holds at ``pos`` (the ``HoldPort`` of ``skyhive.systems``)."""
+        self.hold[drone] = pos
 
     def metrics(self) -> dict[str, object]:
         return {"routes_completed": int((self.done & self.routed).sum()),

@@ -23,6 +23,7 @@ from shapely.geometry import Polygon
 from shapely.validation import explain_validity
 
 from skyhive.geo.frames import LocalFrame
+from skyhive.geo.kernels import fence_distances
 
 F64 = NDArray[np.float64]
 
@@ -186,14 +187,12 @@ class FenceSet:
 
     def geometry(self, k: int, pos: F64, within_m: float) -> tuple[F64, F64, NDArray[np.bool_]]:
         """Fence k seen from every point (columns 0, 1 of ``pos``): (s, normal, inside); see
-        ``kernels.fence_distances``.
+        ``skyhive.geo.kernels.fence_distances``.
 
         ``s`` is exact (positive on the safe side) for points that may be within
         ``within_m`` of the boundary and +-inf for the others; containment is
         exact for all.
         """
-        from skyhive.flight.kernels import fence_distances
-
         p, g = self.prisms[k], self.grids[k]
         return fence_distances(pos, p.a, p.ab, p.ab2, g.lower, g.inside, g.x0, g.y0, g.cell,
                                within_m, p.kind == "keep_in")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skyhive.systems import Phase, TickContext
+from skyhive.systems import ControlMask, Phase, TickContext
 from skyhive.world.world import DroneState, DroneStatus
 
 F64 = NDArray[np.float64]
@@ -26,9 +26,9 @@ class GcsControl:
     phase = Phase.DECIDE
     period = 0.0
 
-    def __init__(self, drones: DroneState) -> None:
+    def __init__(self, drones: DroneState, control: ControlMask) -> None:
         n = drones.n
-        self.gcs = np.zeros(n, bool)
+        self.gcs = control.external  # the simulation's control mask: autonomy leaves these drones alone
         self.target = drones.pos.copy()
         self.speed = np.full(n, 5.0)
         self.climb = np.full(n, 3.0)

@@ -144,7 +144,7 @@ class MavlinkServer:
         self.sim = sim
         self.clock = clock
         self.exposed = np.asarray(exposed, np.int64)
-        self.ctl = GcsControl(sim.world.drones)
+        self.ctl = GcsControl(sim.world.drones, sim.control)
         sim.add_system(self.ctl)
         self.sel = selectors.DefaultSelector()
         self.links: list[Link] = []

@@ -179,7 +179,7 @@ class Vehicle:
         if want == SWARM:
             self.mode = SWARM
             self.ctl.gcs[self.i] = False
-            self.sim.waypoints.hold[self.i] = self.d.pos[self.i]  # a routeless drone holds where it was handed back
+            self.sim.ports.hold.hold_at(self.i, self.d.pos[self.i])  # a routeless drone holds where it was handed back
             return ACCEPTED
         if main in (MAIN_POSCTL, MAIN_ALTCTL) or want == LOITER:
             self.mode = LOITER if want == LOITER else want

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from skyhive.record.writer import Geofence, McapRecorder
+from skyhive.systems import Rate, Recordable
 
 if TYPE_CHECKING:
     from skyhive.sim import Simulation
@@ -36,7 +37,7 @@ class SimRecorder:
         self.sim = sim
         self.mcap = recorder
         self.period_s = 1.0 / float(sim.scenario.record.rate_hz)
-        self._next_frame = 0.0
+        self._frame_rate = Rate(self.period_s, from_last=True)
         self._events_seen = 0
         self._fence_state: tuple[bool, ...] = ()
         self.frames = 0
@@ -54,15 +55,13 @@ class SimRecorder:
             self._fence_state = state
             self.mcap.write_geofences(t, fences_of(sim))
         self._flush_events()
-        if t + 1e-9 >= self._next_frame:
+        if self._frame_rate.due(t):
             self.mcap.write_drones(t, sim.world)
             self.mcap.write_manned(t, sim.world)
             for system in sim.systems:  # concerns that log their own picture (links, tracks, ...)
-                write = getattr(system, "record_frame", None)
-                if write is not None:
-                    write(self.mcap, t)
+                if isinstance(system, Recordable):
+                    system.record_frame(self.mcap, t)
             self.frames += 1
-            self._next_frame = t + self.period_s
 
     def _flush_events(self) -> None:
         events = self.sim.log.since(self._events_seen)

@@ -14,7 +14,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -25,6 +25,7 @@ from mcap.writer import CompressionType, Writer
 from numpy.typing import ArrayLike
 
 from skyhive.geo.frames import LocalFrame
+from skyhive.record import scene
 from skyhive.record import vecjson as vj
 from skyhive.record.schemas import FOXGLOVE_SCHEMAS, LOG_LEVELS, schema_bytes
 from skyhive.world.world import DroneStatus, World
@@ -46,22 +47,14 @@ TOPIC_DRONES_SCENE = "/drones/scene"
 TOPIC_DRONES_GEO = "/drones/geo"
 TOPIC_EVENTS = "/events"
 MANNED_PREFIX = "/manned/"
-ENU_FRAME = "enu"
+ENU_FRAME = scene.ENU_FRAME
 
 Geofence = tuple[str, str, Any, float, float, bool]
 """(name, kind 'keep_in'|'keep_out', lon/lat ring (K, 2) or [exterior, *holes], floor_m, ceiling_m, active)."""
 
 
-def _hex(rgb: tuple[float, float, float]) -> str:
-    return "#" + "".join(f"{round(255 * c):02x}" for c in rgb)
-
-
-def _color(rgb: tuple[float, float, float], a: float = 1.0) -> dict[str, float]:
-    return {"r": rgb[0], "g": rgb[1], "b": rgb[2], "a": a}
-
-
 def _color_json(rgb: tuple[float, float, float], a: float = 1.0) -> str:
-    return json.dumps(_color(rgb, a), separators=(",", ":"))
+    return json.dumps(scene.color(rgb, a), separators=(",", ":"))
 
 
 def _np_default(o: Any) -> Any:
@@ -123,8 +116,7 @@ class McapRecorder:
     @staticmethod
     def stamp(ns: int) -> dict[str, int]:
         """Foxglove ``time`` {sec, nsec} of a log time."""
-        sec, nsec = divmod(ns, 1_000_000_000)
-        return {"sec": sec, "nsec": nsec}
+        return scene.stamp(ns)
 
     def _channel(self, topic: str, schema_name: str | None, schema: dict[str, Any] | None = None) -> int:
         known = self._channels.get(topic)
@@ -242,7 +234,7 @@ class McapRecorder:
                 "geometry": {"type": "Polygon", "coordinates": coords},
                 "properties": {"name": name, "kind": kind, "floor_m": float(floor_m), "ceiling_m": float(ceiling_m),
                                "active": bool(active),
-                               "style": {"color": _hex(rgb), "opacity": 1.0 if active else 0.35,
+                               "style": {"color": scene.hex_color(rgb), "opacity": 1.0 if active else 0.35,
                                          "fillOpacity": 0.15 if active else 0.0}},
             })
             lines = []
@@ -250,10 +242,10 @@ class McapRecorder:
                 for z in (floor_m, ceiling_m):
                     xyz = self.frame.local(r[:, 1], r[:, 0], float(z))
                     lines.append({
-                        "type": 1, "pose": _IDENTITY_POSE, "thickness": 2.0, "scale_invariant": True,
-                        "points": [{"x": x, "y": y, "z": zz} for x, y, zz in np.round(xyz, 2).tolist()],
-                        "color": _color(rgb, 1.0 if active else 0.3), "colors": [], "indices": []})
-            entities.append(self._entity(ns, f"geofence/{name}", lines=lines,
+                        "type": scene.LINE_LOOP, "pose": scene.IDENTITY_POSE, "thickness": 2.0, "scale_invariant": True,
+                        "points": [scene.point(x, y, zz) for x, y, zz in np.round(xyz, 2).tolist()],
+                        "color": scene.color(rgb, 1.0 if active else 0.3), "colors": [], "indices": []})
+            entities.append(scene.entity(ns, f"geofence/{name}", lines=lines,
                                          metadata={"kind": kind, "active": str(bool(active)).lower()}))
         doc = {"type": "FeatureCollection", "features": features}
         self._write(TOPIC_GEOFENCES, "foxglove.GeoJSON", ns,
@@ -308,7 +300,7 @@ class McapRecorder:
             coords = vj.join_rows([vj.const("[", count), ll[:, 0], vj.const(",", count), ll[:, 1],
                                    vj.const(",", count), alts[sel], vj.const("]", count)])
             props = json.dumps({"status": s.name.lower(), "count": count,
-                                "style": {"color": _hex(STATUS_RGB[s])}}, separators=(",", ":"))
+                                "style": {"color": scene.hex_color(STATUS_RGB[s])}}, separators=(",", ":"))
             parts.append(b'{"type":"Feature","geometry":{"type":"MultiPoint","coordinates":[' + coords
                          + b']},"properties":' + props.encode() + b"}")
         inner = b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]}"
@@ -331,7 +323,7 @@ class McapRecorder:
                    "position_covariance": [0.0] * 9, "position_covariance_type": 0,
                    "heading": float(heading[k]),
                    "velocity": {"x": float(vel[k, 0]), "y": float(vel[k, 1]), "z": float(vel[k, 2])},
-                   "color": _color(MANNED_RGB),
+                   "color": scene.color(MANNED_RGB),
                    "metadata": [{"key": "kind", "value": "aircraft" if bool(m.is_aircraft[k]) else "ground"}]}
             self._write(MANNED_PREFIX + topic_name(name), "foxglove.LocationFix", ns,
                         json.dumps(fix, separators=(",", ":")).encode())
@@ -342,14 +334,6 @@ class McapRecorder:
         prefix = '{"pose":{"position":{"x":'
         mid = '},"orientation":{"x":0,"y":0,"z":0,"w":1}},"size":{"x":' + s + ',"y":' + s + ',"z":' + s + '},"color":'
         return prefix, mid, "}"
-
-    def _entity(self, ns: int, entity_id: str, lines: Sequence[dict[str, Any]] = (),
-                metadata: dict[str, str] | None = None) -> dict[str, Any]:
-        return {"timestamp": self.stamp(ns), "frame_id": ENU_FRAME, "id": entity_id,
-                "lifetime": {"sec": 0, "nsec": 0}, "frame_locked": False,
-                "metadata": [{"key": k, "value": v} for k, v in (metadata or {}).items()],
-                "arrows": [], "cubes": [], "spheres": [], "cylinders": [], "lines": list(lines), "triangles": [],
-                "texts": [], "models": []}
 
 
 def _rings(name: str, ring: Any) -> list[np.ndarray]:
@@ -364,9 +348,6 @@ def _rings(name: str, ring: Any) -> list[np.ndarray]:
         return [np.asarray(r, dtype=np.float64) for r in ring]
     except (TypeError, ValueError) as exc:
         raise ValueError(f"geofence {name!r}: ring must be (K, 2) lon/lat or a list of such rings") from exc
-
-
-_IDENTITY_POSE = {"position": {"x": 0.0, "y": 0.0, "z": 0.0}, "orientation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}
 
 
 def write_summary_json(path: str | Path, summary: dict[str, Any]) -> None:

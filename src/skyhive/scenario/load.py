@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,10 @@ import shapely
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from skyhive.airspace import config as airspace_config
+from skyhive.autonomy import config as autonomy_config
+from skyhive.comms import config as comms_config
+from skyhive.scenario.base import CheckInput, CrossCheck, Problem, parse_section
 from skyhive.scenario.models import (
     Airspace,
     DroneFailure,
@@ -29,17 +32,6 @@ from skyhive.scenario.models import (
     RandomFailures,
     Scenario,
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path or '<root>'}: {self.message}"
 
 
 class ScenarioError(Exception):
@@ -108,7 +100,7 @@ def _problems_from(exc: ValidationError, prefix: tuple[str, ...], lines: dict[tu
                 line = lines[loc[:cut]]
                 break
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             msg = "unknown field (check the spelling; see docs/scenario.md)"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
@@ -116,39 +108,37 @@ def _problems_from(exc: ValidationError, prefix: tuple[str, ...], lines: dict[tu
     return out
 
 
-_EVENT_TAGS = {"drone_failure", "random_failures", "geofence",
-               "node_failure", "silent_zone", "partition", "degraded"}  # comms faults
+# Checks between sections that each concern registers in its config module (autonomy needs the geofences).
+CONCERN_CHECKS: tuple[CrossCheck, ...] = (*autonomy_config.CROSS_CHECKS, *comms_config.CROSS_CHECKS,
+                                          *airspace_config.CROSS_CHECKS)
+# Union members pydantic puts into error locations: the core's event types and those the concerns register.
+_UNION_TAGS = frozenset({"drone_failure", "random_failures", "geofence"}).union(
+    autonomy_config.UNION_TAGS, comms_config.UNION_TAGS, airspace_config.UNION_TAGS)
 
 
 def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member into error locations; users never wrote those keys."""
-    return isinstance(part, str) and (part in _EVENT_TAGS or "[" in part)
-
-
-def _section(model: type[BaseModel], data: Any) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError:
-        return None
+    return isinstance(part, str) and (part in _UNION_TAGS or "[" in part)
 
 
 def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
-    """Checks between sections, on whichever sections validated on their own."""
+    """Checks between sections, on whichever sections validated on their own: the core's, then each concern's
+    (``CONCERN_CHECKS``)."""
     from skyhive.geo.fences import polygon_from_geojson
     from skyhive.geo.frames import LocalFrame
 
     problems: list[Problem] = []
-    origin = _section(Origin, data.get("origin"))
-    airspace = _section(Airspace, data.get("airspace", {}))
+    origin = parse_section(Origin, data.get("origin"))
+    airspace = parse_section(Airspace, data.get("airspace", {}))
     raw = data.get("fleets")
     raw_fleets: list[Any] = raw if isinstance(raw, list) else []
     fleets: list[tuple[int, Fleet]] = []
     launches: list[tuple[int, Launch]] = []  # checked even when another part of the fleet is wrong
     for k, f in enumerate(raw_fleets):
-        parsed = _section(Fleet, f)
+        parsed = parse_section(Fleet, f)
         if parsed is not None:
             fleets.append((k, parsed))
-        launch = _section(Launch, f.get("launch")) if isinstance(f, dict) else None
+        launch = parse_section(Launch, f.get("launch")) if isinstance(f, dict) else None
         if launch is not None:
             launches.append((k, launch))
     names = [f.name for _, f in fleets]
@@ -167,7 +157,7 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
         if not isinstance(raw_event, dict):
             continue
         model = event_models.get(str(raw_event.get("type")))
-        ev = _section(model, raw_event) if model else None
+        ev = parse_section(model, raw_event) if model else None
         if isinstance(ev, DroneFailure | RandomFailures) and ev.fleet is not None and fleets:
             if ev.fleet not in counts:
                 problems.append(Problem(f"events.{k}.fleet", f"no fleet named {ev.fleet!r}"))
@@ -178,6 +168,8 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
                 and ev.name not in fence_names:
             problems.append(Problem(f"events.{k}.name", f"no geofence named {ev.name!r}"))
 
+    keep_in: list[Any] | None = None
+    keep_out: list[tuple[str, Any]] | None = None
     if origin is not None and airspace is not None:
         frame = LocalFrame(origin.lat, origin.lon, origin.alt)
         keep_in = [polygon_from_geojson(g.polygon) for g in airspace.geofences if g.kind == "keep_in" and g.active]
@@ -206,17 +198,10 @@ def cross_checks(data: dict[str, Any], base_dir: Path) -> list[Problem]:
                     if shapely.contains_xy(p, site.lon, site.lat):
                         problems.append(Problem(where, f"launch site ({site.lat}, {site.lon}) is inside "
                                                        f"keep-out geofence {name!r}"))
-        from skyhive.autonomy.config import task_problems
-
-        problems.extend(Problem(p, m) for p, m in task_problems(data, keep_in, keep_out))
-
-    from skyhive.comms.config import comms_cross_checks
-
-    problems.extend(comms_cross_checks(data, fleets))
     problems.extend(_memory_check(fleets))
-    from skyhive.airspace.config import cross_checks as airspace_checks
-
-    problems.extend(Problem(path, msg) for path, msg in airspace_checks(data))
+    inp = CheckInput(data, fleets, keep_in, keep_out)
+    for check in CONCERN_CHECKS:
+        problems.extend(check(inp))
     return problems
 
 
@@ -242,19 +227,6 @@ def _memory_check(fleets: list[tuple[int, Fleet]]) -> list[Problem]:
                                          f"this machine has {have / 1e9:.1f} GB available")]
 
 
-def _flight_problems(scenario: Scenario, base_dir: Path, lines: dict[tuple[str, ...], int]) -> list[Problem]:
-    """Launch layouts and routes the safety layer could not fly as written (flight/checks.py); run once the
-    whole scenario is valid, since they need every section."""
-    from skyhive.flight.checks import route_problems
-
-    out = []
-    for path, message in route_problems(scenario, base_dir):
-        parts = tuple(path.split("."))
-        line = next((lines[parts[:cut]] for cut in range(len(parts), -1, -1) if parts[:cut] in lines), None)
-        out.append(Problem(path, message, line))
-    return out
-
-
 def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     """Load and fully validate a scenario; raise ScenarioError listing every problem."""
     path = Path(path)
@@ -273,8 +245,6 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
                 line = lines[parts[:cut]]
                 break
         problems.append(Problem(p.path, p.message, line))
-    if scenario is not None and not problems:
-        problems.extend(_flight_problems(scenario, path.parent, lines))
     if problems or scenario is None:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ScenarioError(str(path), problems)
@@ -292,8 +262,6 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
     except ValidationError as exc:
         problems.extend(_problems_from(exc, (), {}))
     problems.extend(cross_checks(data, base_dir or Path.cwd()))
-    if scenario is not None and not problems:
-        problems.extend(_flight_problems(scenario, base_dir or Path.cwd(), {}))
     if problems or scenario is None:
         raise ScenarioError("<scenario>", problems)
     return scenario

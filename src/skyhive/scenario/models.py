@@ -10,19 +10,18 @@ altitude (i.e. local "up") everywhere else.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from skyhive.airspace.config import Intruder, ProtectedZone, Sensor
+from skyhive.airspace.config import Intruder, ProtectedZone, Sensor, TrackerConfig
 from skyhive.autonomy.config import Capability, MissionSettings, TaskSpec
 from skyhive.comms.config import Comms, GroundStation, RadioProfile
-from skyhive.scenario.base import PolygonPrism, Section
+from skyhive.scenario.base import Lat, Lon, Point, PolygonPrism, Section, WellClear
 
 SCHEMA_VERSION = 1
 
-Lat = Annotated[float, Field(ge=-90.0, le=90.0, description="latitude, degrees WGS84")]
-Lon = Annotated[float, Field(ge=-180.0, le=180.0, description="longitude, degrees WGS84")]
+__all__ = ["SCHEMA_VERSION", "Point", "Scenario", "WellClear"]  # Point and WellClear live in scenario.base
 
 
 class Origin(Section):
@@ -31,14 +30,6 @@ class Origin(Section):
     lat: Lat
     lon: Lon
     alt: float = Field(0.0, ge=-500.0, le=9000.0, description="metres above the WGS84 ellipsoid")
-
-
-class Point(Section):
-    """A geographic point with a height above the origin's altitude."""
-
-    lat: Lat
-    lon: Lon
-    alt_m: float = Field(0.0, ge=-500.0, le=20000.0, description="metres above the origin altitude")
 
 
 class Gusts(Section):
@@ -116,6 +107,12 @@ class VehicleLimits(Section):
     response_time_s: float = Field(0.5, gt=0.0, le=10.0, description="velocity-loop time constant")
 
 
+def cruise_power_w(hover_power_w: Any, drag_power_coef: Any, speed_mps: Any) -> Any:
+    """The battery power law in level flight, P = hover + drag_coef * v^3 (W); floats or arrays.  The dynamics kernel
+    (``skyhive.flight.kernels``) adds the climb term ``climb_coef * max(climb_rate, 0)``."""
+    return hover_power_w + drag_power_coef * speed_mps**3
+
+
 class Battery(Section):
     """Energy model: P = hover + drag_coef * |v_air|^3 + climb_coef * climb_rate (W).
 
@@ -128,6 +125,17 @@ class Battery(Section):
     climb_power_coef: float = Field(15.0, ge=0.0, le=1000.0, description="W per m/s of climb")
     reserve_frac: float = Field(0.2, ge=0.0, lt=1.0, description="return to launch at this state of charge")
     initial_frac: float = Field(1.0, gt=0.0, le=1.0)
+
+    def cruise_power_w(self, speed_mps: float) -> float:
+        """Level-flight power at horizontal airspeed ``speed_mps`` (:func:`cruise_power_w`)."""
+        return float(cruise_power_w(self.hover_power_w, self.drag_power_coef, speed_mps))
+
+    def economical_speed_mps(self, max_speed_mps: float) -> float:
+        """The airspeed (up to ``max_speed_mps``) that needs the least energy per metre: hover + c v^3 per metre
+        is lowest at v = (hover / 2c)^(1/3)."""
+        if self.drag_power_coef > 0.0:
+            return min(max_speed_mps, (self.hover_power_w / (2.0 * self.drag_power_coef)) ** (1.0 / 3.0))
+        return max_speed_mps
 
 
 class Route(Section):
@@ -161,13 +169,6 @@ class Manned(Section):
     route: list[Point] = Field(min_length=2)
     loop: bool = True
     radio: RadioProfile = Field(default_factory=RadioProfile, description="radio profile (docs/comms.md)")
-
-
-class WellClear(Section):
-    """Manned-aircraft well-clear volume; defaults after ASTM F3442/F3442M (2,000 ft / 250 ft)."""
-
-    horizontal_m: float = Field(609.6, gt=0.0, le=20000.0)
-    vertical_m: float = Field(76.2, gt=0.0, le=3000.0)
 
 
 class Safety(Section):
@@ -229,6 +230,8 @@ class Scenario(Section):
     intruders: list[Intruder] = Field(default_factory=list)
     sensors: list[Sensor] = Field(default_factory=list)
     protected_zones: list[ProtectedZone] = Field(default_factory=list)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig,
+                                   description="airspace tracker settings (docs/airspace.md, skyhive.airspace.tracker)")
     mission: MissionSettings | None = None
 
     @property

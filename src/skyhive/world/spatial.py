@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from skyhive.flight.kernels import max_displacement
+from skyhive.world.kernels import max_displacement
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
