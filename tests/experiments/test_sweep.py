@@ -199,5 +199,6 @@ def test_per_run_summary_json_and_mcap_log(tmp_path: Path) -> None:
     summary = flatten_summary(json.loads((tmp_path / "runs" / f"{row['run_id']}.summary.json").read_text()))
     assert all(_same(row[k], v) for k, v in summary.items())
     with (tmp_path / "runs" / f"{row['run_id']}.mcap").open("rb") as f:
-        stats = make_reader(f).get_summary().statistics
-    assert stats is not None and stats.message_count > 0
+        summary_section = make_reader(f).get_summary()
+    assert summary_section is not None and summary_section.statistics is not None
+    assert summary_section.statistics.message_count > 0
