@@ -9,7 +9,14 @@ each varied parameter, mean and 95 % confidence interval over seeds.
 
 Modules: ``paths`` (dotted paths), ``grid`` (values, ranges, seeds, runs), ``check`` (every combination checked
 before any run), ``runner`` (one run on a worker), ``engines`` (local / dask / ray), ``table`` (journal and
-parquet, resume), ``sweep`` (the whole), ``sweepfile`` (YAML sweep files), ``report`` (statistics, plots, HTML).
+parquet, resume), ``sweep`` (the whole), ``sweepfile`` (YAML sweep files), ``stats`` (mean and t-interval),
+``report`` (plots, HTML, Markdown).
+
+Exports: ``sweep``, ``plan_sweep``, ``execute``, ``SweepError``, ``Axis``, ``Task``, ``parse_vary``,
+``parse_values``, ``parse_seeds``.  May import: ``skyhive.scenario`` (reading and checking documents),
+``skyhive.sim``, ``skyhive.record`` (the summary JSON conversion, MCAP recording); ``skyhive.bench`` and
+``skyhive.cli`` import it, never the other way (layer ``skyhive.experiments`` in pyproject's import-linter
+contract).
 """
 
 from skyhive.experiments.check import SweepError
