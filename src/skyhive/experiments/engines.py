@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from skyhive.experiments.grid import Task
-from skyhive.experiments.runner import RunSettings, error_row, run_task
+from skyhive.experiments.runner import RunSettings, error_row, ignore_interrupts, run_task
 
 Runner = Callable[[RunSettings, Task], dict[str, Any]]
 ENGINES = ("local", "dask", "ray")
@@ -64,7 +64,7 @@ def _local_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, runner:
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
-    executor = get_reusable_executor(max_workers=jobs, timeout=30)
+    executor = get_reusable_executor(max_workers=jobs, timeout=30, initializer=ignore_interrupts)
     pending: deque[Task] = deque(tasks)
     suspects: deque[Task] = deque()  # in flight when a worker died: re-run alone to find the one that kills it
     inflight: dict[Future[dict[str, Any]], tuple[Task, bool]] = {}
@@ -97,7 +97,7 @@ def _local_rows(settings: RunSettings, tasks: Sequence[Task], jobs: int, runner:
                     future.cancel()
                     suspects.append(task)
                 inflight.clear()
-                executor = get_reusable_executor(max_workers=jobs, timeout=30)
+                executor = get_reusable_executor(max_workers=jobs, timeout=30, initializer=ignore_interrupts)
     finally:
         if inflight:
             for future in inflight:

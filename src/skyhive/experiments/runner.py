@@ -103,6 +103,8 @@ def _run(settings: RunSettings, task: Task) -> dict[str, Any]:
     except ScenarioError as exc:
         row.update(status=STATUS_ERROR, error="invalid scenario: " + "; ".join(str(p) for p in exc.problems))
     except Exception as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # Ctrl-C inside a compiled kernel arrives as a SystemError
         where = traceback.extract_tb(exc.__traceback__)[-1]
         row.update(status=STATUS_ERROR, error=f"{type(exc).__name__}: {exc} "
                                               f"(at {Path(where.filename).name}:{where.lineno})")
@@ -110,6 +112,13 @@ def _run(settings: RunSettings, task: Task) -> dict[str, Any]:
     row["run_cpu_s"] = round(time.process_time() - cpu_start, 4)
     row["worker"] = _worker_name()
     return row
+
+
+def ignore_interrupts() -> None:
+    """Worker-process initializer: Ctrl-C is the sweep's to handle (it stops the workers), not each worker's."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def error_row(task: Task, message: str) -> dict[str, Any]:
