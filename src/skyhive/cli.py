@@ -354,6 +354,113 @@ def bench(
         markdown.write_text(f"machine: {machine}; date: {time.strftime('%Y-%m-%d')}\n\n" + "\n".join(md))
 
 
+# -- experiments (issue 14): sweeps over parameters and seeds, and their report ----------------------------------
+@app.command()
+def sweep(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario file (or give --file SWEEP.yaml).",
+                                                    show_default=False)] = None,
+    vary: Annotated[list[str] | None, typer.Option(
+        help="PATH=V1,V2,... or PATH=start:stop:step (repeatable), e.g. fleets.rescue.count=4,8,12.")] = None,
+    seeds: Annotated[str | None, typer.Option(help="Seeds, e.g. 0-49 or 0,3,7 (default: the scenario's).")] = None,
+    until: Annotated[float | None, typer.Option(help="Stop each run at this simulated time, s.")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Runs at once (default: all cores; 1 = serial, in-process).",
+                                             min=1)] = None,
+    engine: Annotated[str | None, typer.Option(help="local (processes), dask or ray.")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="An existing Dask scheduler (tcp://host:8786) or Ray cluster (host:6379, ray://host:10001).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Results folder (results.parquet); re-run to resume.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A sweep file (YAML) instead of the flags.")] = None,
+    summaries: Annotated[bool, typer.Option(help="Also write each run's summary JSON to OUT/runs/.")] = False,
+    record: Annotated[bool, typer.Option(help="Also write each run's MCAP log to OUT/runs/.")] = False,
+    retry_errors: Annotated[bool, typer.Option(help="Re-run the runs that ended with an error.")] = False,
+    report: Annotated[bool, typer.Option(help="Write the HTML report when the sweep ends.")] = False,
+) -> None:
+    """Run a scenario over a grid of parameter values and seeds; one row per run in OUT/results.parquet."""
+    from skyhive.experiments import execute, plan_sweep
+    from skyhive.experiments.sweepfile import load_sweep_file
+
+    try:
+        spec = load_sweep_file(file) if file is not None else None
+    except ScenarioError as exc:
+        _report_problems(exc)
+        raise typer.Exit(code=2) from None
+    if spec is not None and file is not None:
+        scenario = scenario or spec.scenario_path(file)
+        vary_arg: Any = dict(spec.vary)  # flags add to (or replace) the file's axes
+        for item in vary or []:
+            path, _, values = item.partition("=")
+            vary_arg[path.strip()] = values
+        seed_arg: Any = seeds if seeds is not None else spec.seeds
+        until, jobs = until or spec.until, jobs or spec.jobs
+        engine, address = engine or spec.engine, address or spec.address
+    else:
+        vary_arg, seed_arg = vary or [], seeds
+    engine = engine or "local"
+    if scenario is None or out is None:
+        err.print("[red]give a SCENARIO (or --file SWEEP.yaml) and --out DIR[/red]")
+        raise typer.Exit(code=2)
+    try:
+        plan = plan_sweep(scenario, vary_arg, seed_arg, until, out, engine, address, retry_errors)
+    except ScenarioError as exc:
+        _report_problems(exc)
+        raise typer.Exit(code=2) from None
+    done = len(plan.tasks) - len(plan.todo)
+    console.print(f"sweep of {plan.source}: {len(plan.tasks):,} runs ({len(plan.axes)} varied parameter(s) x "
+                  f"{len(plan.seeds)} seed(s)); {done:,} already in {out}, {len(plan.todo):,} to run on {engine}")
+    errors = [0]
+    interrupted = False
+    with Progress(TextColumn("[bold]runs"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[errors]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console) as bar:
+        task = bar.add_task("runs", total=len(plan.tasks), errors="")
+
+        def progress(finished: int, total: int, row: dict[str, Any] | None) -> None:
+            if row is not None and row.get("status") != "ok":
+                errors[0] += 1
+            bar.update(task, completed=finished, errors=f"[red]{errors[0]} error(s)[/red]" if errors[0] else "")
+
+        try:
+            table = execute(plan, jobs, engine, address, summaries, record, progress)
+        except KeyboardInterrupt:
+            interrupted = True
+        except RuntimeError as exc:  # the engine could not start: not installed, cluster unreachable
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=2) from None
+    if interrupted:
+        assert plan.results is not None
+        n = len(plan.results.rows)
+        err.print(f"[yellow]interrupted: {n:,} run(s) are in {out / 'results.parquet'}; run the same command "
+                  "again to go on[/yellow]")
+        raise typer.Exit(code=130)
+    rows = table.to_pylist()
+    n_err = sum(1 for r in rows if r.get("status") != "ok")
+    console.print(f"{len(rows):,} runs in {out / 'results.parquet'}" + (f", [red]{n_err} with an error[/red] "
+                  "(see the error column)" if n_err else ""))
+    if report:
+        from skyhive.experiments.report import write_report
+
+        console.print(f"report written to {write_report(out)}")
+
+
+@app.command("report")
+def report_command(
+    folder: Annotated[Path, typer.Argument(help="A sweep's --out folder.", show_default=False)],
+    metric: Annotated[list[str] | None, typer.Option(help="Only these metrics (repeatable; default: every "
+                                                          "top-level metric that varies).")] = None,
+    all_metrics: Annotated[bool, typer.Option(help="Also the nested metrics (per message kind, per status).")]
+    = False,
+) -> None:
+    """Write FOLDER/report/index.html: each metric against each varied parameter, mean and 95 % CI over seeds."""
+    from skyhive.experiments.report import ReportError, write_report
+
+    try:
+        path = write_report(folder, metric, all_metrics)
+    except ReportError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from None
+    console.print(f"report written to {path} (and {path.parent / 'report.md'})")
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -33,4 +33,5 @@ SUITES: dict[str, str] = {
     "sar-allocation": "skyhive.bench.sar_allocation:run",
     "safety": "skyhive.bench.safety:run",
     "external": "skyhive.bench.external:run",
+    "sweep": "skyhive.bench.sweep:run",
 }

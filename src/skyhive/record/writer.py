@@ -359,6 +359,11 @@ def write_summary_json(path: str | Path, summary: dict[str, Any]) -> None:
     os.replace(tmp, out)
 
 
+def summary_json_data(summary: dict[str, Any]) -> Any:
+    """The run summary exactly as ``write_summary_json`` writes it, as plain Python values (a JSON round trip)."""
+    return json.loads(json.dumps(_finite(summary), default=_np_default, allow_nan=False))
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _finite(v) for k, v in value.items()}
