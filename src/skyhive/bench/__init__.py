@@ -29,4 +29,5 @@ SUITES: dict[str, str] = {
     "allocation": "skyhive.bench.allocation:run",
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",
+    "console": "skyhive.bench.console:run",
 }

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Publish = Callable[[str, "bytes | str"], None]
 """``publish(kind, message)``: kind ``frame``/``links``/``coverage`` (binary) or ``state``/``metrics``/``event``."""
 
-MAX_CATCH_UP_S = 0.25  # wall seconds of stepping before the loop publishes again, however far behind it is
+MAX_CATCH_UP_S = 0.08  # wall seconds of stepping before the loop publishes again, however far behind it is
 
 
 class LiveRunner:
@@ -152,8 +152,8 @@ class LiveRunner:
                 if self.behind_s > 1.0:  # too slow for this speed: run as fast as it can, without a backlog
                     self._reanchor()
             now = time.perf_counter()
-            if now >= next_frame:
-                next_frame = now + self.stream_period
+            if now >= next_frame:  # on a fixed schedule (no drift); skip what a stall missed, never burst
+                next_frame = max(next_frame + self.stream_period, now + 0.5 * self.stream_period)
                 self._publish_frame(n_end)
             if now >= next_metrics:
                 next_metrics = now + self.metrics_period
