@@ -119,7 +119,7 @@
         (msg.mode === "replay" ? " · replay" : "");
       $("replay").hidden = msg.mode !== "replay";
       if (msg.mode === "replay") { $("timeline").max = msg.duration; }
-      $("speed").value = String(msg.speed || 1);
+      setSpeedShown(msg.speed || 1);
       for (const b of document.querySelectorAll("#tools button[data-tool]")) {
         const t = b.dataset.tool;
         if (msg.mode === "replay" || (!msg.can_task && t !== "select" && t !== "keepout")) b.disabled = t !== "select";
@@ -141,6 +141,12 @@
     } else if (msg.type === "error") { S.lastError = msg; toast(msg.message, false); }
   }
 
+  function setSpeedShown(v) {
+    const sel = $("speed"), text = String(v);
+    if (![...sel.options].some((o) => o.value === text)) { const o = el("option", "", text); o.value = text; sel.append(o); }
+    if (document.activeElement !== sel) sel.value = text;
+  }
+
   function onFrame(head, arrays) {
     S.frame = head; S.framesIn++;
     S.pos = arrays.pos; S.status = arrays.status;
@@ -148,6 +154,7 @@
     $("clock").textContent = `t = ${head.t.toFixed(1)} s` + (head.paused ? " · paused" : "") +
       (head.ended ? " · ended" : "") + ` · x${head.speed}` + (head.behind_s > 1 ? ` · behind ${head.behind_s} s` : "");
     $("pause").textContent = head.paused ? "resume" : "pause";
+    setSpeedShown(head.speed);
     if (S.hello && S.hello.mode === "replay") {
       if (document.activeElement !== $("timeline")) $("timeline").value = head.t;
       $("rtime").textContent = `${head.t.toFixed(1)} / ${S.hello.duration} s`;
@@ -362,7 +369,7 @@
         ctx.beginPath(); ctx.moveTo(x, y - 7); ctx.lineTo(x + 7, y); ctx.lineTo(x, y + 7); ctx.lineTo(x - 7, y); ctx.closePath(); ctx.stroke();
         ctx.fillText(t.id, x + 9, y - 6);
       }
-      if (p && !t.cancelled && !done && t.points) {
+      if (p && !t.cancelled && !done && !t.area && t.points && t.points.length === 1) {
         ctx.strokeStyle = "rgba(250,176,5,.45)"; ctx.beginPath();
         const goal = t.points[0];
         for (const i of p[3]) if (i < S.status.length) { ctx.moveTo(sx(S.pos[3 * i]), sy(S.pos[3 * i + 1])); ctx.lineTo(sx(goal[0]), sy(goal[1])); }
@@ -424,7 +431,7 @@
   function drawTracks() {
     for (const [id, x, y, z, vx, vy, label, ident, spoof] of S.tracks) {
       const px = sx(x), py = sy(y);
-      ctx.strokeStyle = LABEL_COLOURS[label] || "#fff"; ctx.lineWidth = 2;
+      ctx.strokeStyle = LABEL_COLOURS[label] || "#fff"; ctx.lineWidth = label === "swarm" ? 0.5 : 2;
       ctx.strokeRect(px - 6, py - 6, 12, 12);
       ctx.beginPath(); ctx.moveTo(px, py); ctx.lineTo(px + vx * 2, py - vy * 2); ctx.stroke();
       if (spoof) { ctx.strokeStyle = "#ff00ff"; ctx.strokeRect(px - 9, py - 9, 18, 18); }
