@@ -114,3 +114,19 @@ def test_acknowledging_an_alert() -> None:
     apply(op, op="ack_alert", id=first)
     assert pic.alerts[0].acknowledged
     assert all(a["id"] != first for a in op.picture.tracks_and_alerts()[1])
+
+
+def test_operator_actions_reach_the_mcap_log(tmp_path: object) -> None:
+    from skyhive.record.attach import attach_recorder
+    from skyhive.record.reader import read_messages
+
+    path = tmp_path / "run.mcap"  # type: ignore[operator]
+    sim, op = sim_and_operator()
+    rec = attach_recorder(sim, path)
+    sim.step()
+    lat, lon, _ = sim.frame.geodetic(np.array([100.0, 100.0, 0.0]))
+    apply(op, op="add_task", kind="loiter", lat=float(lat), lon=float(lon), id="watch-gate")
+    sim.step()
+    rec.close()
+    texts = [m["message"] for _, _, m in read_messages(path, topics=["/events"])]
+    assert any("operator: add task watch-gate (loiter)" in t for t in texts), texts

@@ -55,7 +55,7 @@ def click_at(page: Any, lat: float, lon: float) -> None:
 def test_page_draws_every_drone(page: Any) -> None:
     assert page.evaluate("skyhive.droneLayerCount()") == 12
     assert page.locator("#title").inner_text().startswith("console-small")
-    assert page.evaluate("skyhive.S.fps") > 0
+    assert wait_for(page, "skyhive.S.fps", 10) > 0  # the map is redrawn continuously
 
 
 def test_task_clicked_on_the_map_is_flown_to(page: Any) -> None:
@@ -63,7 +63,7 @@ def test_task_clicked_on_the_map_is_flown_to(page: Any) -> None:
     page.click("#tools button[data-tool=inspect]")
     click_at(page, lat, lon)
     wait_for(page, "skyhive.S.lastReply && skyhive.S.lastReply.task", 20)
-    assert page.locator("#tasks li[data-task]").count() == 1
+    wait_for(page, "document.querySelectorAll('#tasks li[data-task]').length === 1", 10)
     dist = wait_for(page, f"(() => {{ const d = skyhive.nearestDrone({lat}, {lon})[1]; return d < 8 ? d : 0; }})()",
                     90)
     assert dist < 8
@@ -102,3 +102,34 @@ def test_bad_action_is_answered_on_the_page(page: Any) -> None:
     wait_for(page, "skyhive.S.lastError && skyhive.S.lastError.problems", 10)
     assert "lat" in page.locator("#toast").inner_text()
     page.screenshot(path="out/console-test.png") if False else None
+
+
+def test_replay_page_scrubs_the_timeline(browser_context: Any, tmp_path: Any) -> None:
+    from skyhive.console.replay import Recording, ReplayRunner
+    from skyhive.record.attach import attach_recorder
+    from skyhive.sim import Simulation
+    from tests.console.conftest import SCENARIO
+
+    path = tmp_path / "run.mcap"
+    sim = Simulation.from_file(SCENARIO)
+    rec = attach_recorder(sim, path)
+    sim.run(until=20.0)
+    rec.close()
+    served = Served(ReplayRunner(Recording(path), speed=1.0))
+    pg = browser_context.new_page()
+    try:
+        pg.goto(served.base + "/?tiles=off")
+        wait_for(pg, "window.skyhive && skyhive.S.framesIn > 2", 30)
+        assert pg.locator("#replay").is_visible()
+        assert pg.evaluate("skyhive.droneLayerCount()") == 12
+        assert pg.locator("#tools button[data-tool=inspect]").is_disabled()  # a replay takes no tasks
+        pg.click("#rplay")  # pause
+        wait_for(pg, "skyhive.S.frame.paused", 10)
+        pg.locator("#timeline").fill("15")
+        pg.locator("#timeline").dispatch_event("change")
+        t = wait_for(pg, "skyhive.S.frame.t >= 14.9 && skyhive.S.frame.t <= 15.1 && skyhive.S.frame.t", 10)
+        assert 14.9 <= t <= 15.1
+        assert pg.locator("#rtime").inner_text().startswith("15.0")
+    finally:
+        pg.close()
+        served.close()
