@@ -116,10 +116,8 @@ class Broadcaster:
         loop = self.loop
         if loop is None or loop.is_closed():
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is shutting down
             loop.call_soon_threadsafe(self._offer, kind, msg)
-        except RuntimeError:  # loop shutting down
-            pass
 
     def _offer(self, kind: str, msg: bytes | str) -> None:
         self.published += 1

@@ -9,36 +9,33 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from skyhive.console.actions import SIM_ACTIONS, ActionError, Links, Operator, Pause, Seek, Speed
 from skyhive.console.picture import Picture
+from skyhive.console.source import BackgroundSource, Publish
 from skyhive.console.stream import encode_frame
 
 if TYPE_CHECKING:
     from skyhive.sim import Simulation
 
-Publish = Callable[[str, "bytes | str"], None]
-"""``publish(kind, message)``: kind ``frame``/``links``/``coverage`` (binary) or ``state``/``metrics``/``event``."""
-
 MAX_CATCH_UP_S = 0.08  # wall seconds of stepping before the loop publishes again, however far behind it is
 
 
-class LiveRunner:
+class LiveRunner(BackgroundSource):
     """The live source of the console: ``start()``, ``submit(action)``, ``stop()``."""
 
     mode = "live"
+    thread_name = "skyhive-console-sim"
 
     def __init__(self, sim: Simulation, speed: float = 1.0, stream_hz: float = 10.0, metrics_hz: float = 1.0,
                  links_hz: float = 2.0, coverage_hz: float = 0.5, publish: Publish | None = None) -> None:
+        super().__init__(publish)
         self.sim = sim
         self.picture = Picture(sim)
         self.operator = Operator(self.picture)
-        self.publish: Publish = publish or (lambda kind, msg: None)  # the web app sets its broadcaster
         self.speed = float(speed)
         self.paused = False
         self.stream_period = 1.0 / stream_hz
@@ -47,8 +44,6 @@ class LiveRunner:
         self.coverage_period = 1.0 / coverage_hz
         self.links_wanted = 0  # clients that asked for the mesh links
         self.actions: queue.Queue[tuple[Any, Future[dict[str, Any]]]] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.seq = 0
         self.frames = 0
         self.frame_bytes = 0
@@ -73,15 +68,6 @@ class LiveRunner:
     @property
     def n_drones(self) -> int:
         return self.sim.n_drones
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="skyhive-console-sim", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def submit(self, action: Any) -> Future[dict[str, Any]]:
         """Queue an action for the simulation thread; the future holds the reply fields or an ActionError."""
@@ -123,7 +109,7 @@ class LiveRunner:
                 reply = self.operator.apply(action) if isinstance(action, SIM_ACTIONS) else self._control(action)
             except ActionError as exc:
                 fut.set_exception(exc)
-            except Exception as exc:  # noqa: BLE001 - a bad action must never kill the run; report it instead
+            except Exception as exc:
                 fut.set_exception(ActionError([("", f"could not apply: {type(exc).__name__}: {exc}")]))
             else:
                 fut.set_result(reply)

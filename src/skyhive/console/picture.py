@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from skyhive.autonomy.mission import MissionSystem
+from skyhive.comms.system import CommsSystem
 from skyhive.console.stream import encode_frame
 from skyhive.geo.fences import polygon_from_geojson
 from skyhive.world.world import DroneStatus
@@ -38,10 +40,10 @@ class Picture:
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
-        self.mission = next((s for s in sim.systems if s.name == "mission"), None)
-        self.comms = next((s for s in sim.systems if s.name == "comms"), None)
-        if self.comms is None and self.mission is not None:
-            self.comms = getattr(self.mission, "comms", None)
+        mission = next((s for s in sim.systems if isinstance(s, MissionSystem)), None)
+        self.mission: MissionSystem | None = mission
+        comms = next((s for s in sim.systems if isinstance(s, CommsSystem)), None)
+        self.comms: CommsSystem | None = comms if comms is not None else (mission.comms if mission else None)
         self.airspace = getattr(sim, "airspace", None)  # the AirspacePicture, when the scenario has one
 
     # -- once ----------------------------------------------------------------------------------------------
@@ -165,8 +167,8 @@ class Picture:
         for k, v in self.sim.metrics.items():
             if isinstance(v, float) and not math.isfinite(v):
                 v = None
-            if isinstance(v, bool | int | float | str) or v is None:
-                out[k] = v
-            elif isinstance(v, dict) and len(v) <= 12 and all(isinstance(x, int | float | str) for x in v.values()):
+            small_dict = isinstance(v, dict) and len(v) <= 12 and all(isinstance(x, int | float | str)
+                                                                       for x in v.values())
+            if isinstance(v, bool | int | float | str) or v is None or small_dict:
                 out[k] = v
         return {"type": "metrics", "t": _r(self.sim.t, 3), "metrics": out}

@@ -13,7 +13,6 @@ import bisect
 import json
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from numpy.typing import NDArray
 
 from skyhive.console.actions import SIM_ACTIONS, ActionError, Links, Pause, Seek, Speed
 from skyhive.console.picture import STATUS_NAMES, ring_xy
+from skyhive.console.source import BackgroundSource, Publish
 from skyhive.console.stream import encode_frame
 from skyhive.geo.frames import LocalFrame
 from skyhive.record.reader import read_messages, read_metadata
@@ -142,24 +142,23 @@ def _latest(series: list[tuple[float, Any]], t: float, default: Any) -> Any:
     return series[k][1] if k >= 0 else default
 
 
-class ReplayRunner:
+class ReplayRunner(BackgroundSource):
     """The replay source of the console (same interface as ``LiveRunner``)."""
 
     mode = "replay"
+    thread_name = "skyhive-console-replay"
 
     def __init__(self, recording: Recording, speed: float = 1.0, stream_hz: float = 10.0,
-                 publish: Callable[[str, bytes | str], None] | None = None) -> None:
+                 publish: Publish | None = None) -> None:
+        super().__init__(publish)
         self.rec = recording
         self.speed = float(speed)
         self.paused = False
         self.stream_period = 1.0 / stream_hz
-        self.publish: Callable[[str, bytes | str], None] = publish or (lambda kind, msg: None)
         self.clock = float(recording.t[0])
         self._anchor_wall = time.perf_counter()
         self._anchor_t = self.clock
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.seq = 0
         self.frames = 0
         self.frame_bytes = 0
@@ -190,15 +189,6 @@ class ReplayRunner:
     def state(self) -> dict[str, Any]:
         fences = _latest(self.rec.fences, self.clock, [])
         return {"type": "state", "fences": fences, "tasks": [], "stations": []}
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="skyhive-console-replay", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def submit(self, action: Any) -> Future[dict[str, Any]]:
         fut: Future[dict[str, Any]] = Future()
