@@ -15,7 +15,8 @@ from skyhive.events import EventLog
 from skyhive.flight.dynamics import Dynamics
 from skyhive.flight.failsafe import Failsafe
 from skyhive.flight.manned import MannedMotion
-from skyhive.flight.safety import SafetyFilter, SafetyMonitor
+from skyhive.flight.monitor import DroneNames, SafetyMonitor
+from skyhive.flight.safety import SafetyFilter
 from skyhive.flight.timeline import Timeline
 from skyhive.flight.waypoints import WaypointFollower
 from skyhive.flight.wind import WindField
@@ -73,9 +74,11 @@ class Simulation:
             d, init.routes, init.fleet_origins, init.slot_offsets,
             [f.route.speed_mps if f.route else None for f in fleets],
             [bool(f.route and f.route.loop) for f in fleets],
-            [f.route.on_complete if f.route else "hold" for f in fleets], self.log)
+            [f.route.on_complete if f.route else "hold" for f in fleets], self.log, self.fences,
+            scenario.safety.geofence_margin_m + scenario.safety.separation_m, [f.name for f in fleets])
         self.safety = SafetyFilter(scenario.safety, self.fences, d)
-        self.monitor = SafetyMonitor(scenario.safety, self.fences, self.log)
+        names = DroneNames([f.name for f in fleets], [self.fleet_slices[f.name].start for f in fleets], self.frame)
+        self.monitor = SafetyMonitor(scenario.safety, self.fences, self.log, names, [m.name for m in scenario.manned])
         self.dynamics = Dynamics(d, WindField(scenario.wind, self.dt, self.rng["wind"]), self.dt)
         self.timeline = Timeline(scenario, {k: s.start for k, s in self.fleet_slices.items()}, self.fences,
                                  self.log, self.rng["failures"])

@@ -31,18 +31,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skyhive.events import EventLog
-from skyhive.flight.kernels import close_pairs, pair_geometry, project_velocities
+from skyhive.flight.separation import neighbour_constraints, solve_velocities
 from skyhive.geo.fences import FenceSet
 from skyhive.scenario.models import Safety
 from skyhive.systems import Phase, TickContext
 from skyhive.world.world import DroneState, DroneStatus
 
 F64 = NDArray[np.float64]
-AIRBORNE_M = 0.5
-MAX_PASSES = 4
-BRAKE_SHARE = 1.0  # each drone of a pair counts on braking at its full acceleration limit
+MAX_ITERATIONS = 30  # cyclic-projection rounds per drone and tick
 SEPARATION_BUFFER = 1.25  # the filter keeps 1.25 x separation_m; the monitor counts losses below 1.0 x
+TILT_HORIZONTAL = 0.6  # right-hand turn per unit of correction (liveness)
+TILT_VERTICAL = 0.8  # climb / descend per unit of correction (vertical resolution)
+LAG_TICKS = 1.5  # ticks before a new command shows in the velocity (the barrier leads the velocity loop)
+RIGHT_OF_WAY_WEIGHT = 1.0 / 3.0  # returning and landing drones take a quarter of a pair's correction
 BAND_MARGIN_M = 15.0
 
 
@@ -85,11 +86,17 @@ class Constraints:
             self.lower[idx] = np.maximum(self.lower[idx], bound)
 
     def halves(self) -> tuple[NDArray[np.int64], F64, F64]:
+        """The half-planes grouped by drone: (ptr (N+1,), normal (H, 2), minimum (H,)); drone i's rows are
+        ptr[i]:ptr[i+1]."""
+        n = self.upper.shape[0]
         if not self._halves:
-            return np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0)
-        return (np.concatenate([h[0] for h in self._halves]),
-                np.ascontiguousarray(np.concatenate([h[1] for h in self._halves])),
-                np.concatenate([h[2] for h in self._halves]))
+            return np.zeros(n + 1, np.int64), np.zeros((0, 2)), np.zeros(0)
+        idx = np.concatenate([h[0] for h in self._halves])
+        order = np.argsort(idx, kind="stable")
+        ptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(idx, minlength=n), out=ptr[1:])
+        return (ptr, np.ascontiguousarray(np.concatenate([h[1] for h in self._halves])[order]),
+                np.concatenate([h[2] for h in self._halves])[order])
 
 
 class SafetyFilter:
@@ -105,30 +112,41 @@ class SafetyFilter:
         # aim beyond the minimum: velocity lag and gusts eat part of the gap before the barrier acts
         self.target_sep = cfg.separation_m * SEPARATION_BUFFER
         self.min_vertical_rate = float(np.minimum(drones.max_descent, drones.max_climb).min())
-        # relative deceleration a pair can count on: each brakes at BRAKE_SHARE of its acceleration limit
-        self.brake = 2.0 * BRAKE_SHARE * float(drones.max_accel.min())
+        # the look radius covers every pair that could need to act now: the closing distance the barrier's
+        # time constant allows, or the distance two drones at full speed head-on need to stop
+        self.brake = 2.0 * float(drones.max_accel.min(initial=1.0))
+        self.lag_max = float(drones.tau.max(initial=0.0))
         v_close = 2.0 * self.vmax
-        self.look_m = self.target_sep + max(v_close / self.gamma, v_close**2 / (2.0 * self.brake))
+        stop_m = v_close * (self.lag_max + 0.2) + v_close**2 / (2.0 * self.brake)
+        self.look_m = self.target_sep + max(v_close / self.gamma, stop_m)
+        self.floor_clear_m = 2.0 * cfg.separation_m
+        self.dt = 0.1  # set from the tick
         self.corrected = 0
         self.passes = 0
         self.unresolved = 0
+        self._unresolved = np.zeros(drones.n, bool)
 
     def step(self, ctx: TickContext) -> None:
         d = ctx.world.drones
         fly = d.status <= DroneStatus.LANDING
         u = d.intent_vel.copy()
         u[~fly] = 0.0
-        pairs, pair_n, allowed = pair_geometry(d.pos, fly, ctx.index.candidate_pairs(self.look_m), self.target_sep,
-                                               self.gamma, self.brake, self.look_m)
+        self.dt = ctx.dt
+        lag = np.full(d.n, LAG_TICKS * ctx.dt)
+        gain = 1.0 / (1.0 - np.exp(-ctx.dt / d.tau.astype(np.float64)))
+        weight = np.where(d.status == DroneStatus.ACTIVE, 1.0, RIGHT_OF_WAY_WEIGHT)
+        ptr, _other, normal, minimum, _allowed, sigma = neighbour_constraints(
+            d.pos, d.vel, fly, ctx.index.candidate_pairs(self.look_m), self.target_sep, self.gamma, d.max_accel,
+            lag, gain, weight, self.look_m, self.floor_clear_m)
         cons = Constraints(d.n)
         self._well_clear(ctx, u, fly, cons)
         self._fences(d, fly, cons)
-        half_idx, half_n, half_min = cons.halves()
+        half_ptr, half_n, half_min = cons.halves()
         before = u.copy()
-        passes, left = project_velocities(u, pairs, pair_n, allowed, half_idx, half_n, half_min, cons.upper,
-                                          cons.lower, d.max_h_speed, d.max_climb, d.max_descent, MAX_PASSES)
-        self.passes += passes
-        self.unresolved += left
+        self.passes += solve_velocities(u, fly, ptr, normal, minimum, sigma, TILT_HORIZONTAL, TILT_VERTICAL,
+                                        half_ptr, half_n, half_min, cons.upper, cons.lower, d.max_h_speed,
+                                        d.max_climb, d.max_descent, MAX_ITERATIONS, self._unresolved)
+        self.unresolved += int(np.count_nonzero(self._unresolved))
         self.corrected += int(np.count_nonzero(np.any(np.abs(u - before) > 1e-6, axis=1)))
         d.cmd_vel[:] = u
 
@@ -176,7 +194,6 @@ class SafetyFilter:
         fences = self.fences
         if not any(p.active for p in fences.prisms):
             return
-        g = self.gamma
         m = self.cfg.geofence_margin_m
         reach = m + 2.0 * self.vmax * self.cfg.horizon_s
         z = d.pos[:, 2]
@@ -185,22 +202,24 @@ class SafetyFilter:
             if not p.active or p.kind != "keep_out":
                 continue
             s, nrm, _ = fences.geometry(k, d.pos, reach)
+            self._exact_where_deep(k, d.pos, s, nrm, fly)
             near = np.flatnonzero(np.isfinite(s) & fly)
             if near.size == 0:
                 continue
             zn = z[near]
             band = near[(zn >= p.floor_m - m) & (zn <= p.ceiling_m + m)]
-            cons.half_plane(band, nrm[band], -g * (s[band] - m))
+            cons.half_plane(band, nrm[band], -self._allowance(s[band] - m, d, band))
             over = near[s[near] < m]  # over or under the keep-out block, or about to be
             above = over[z[over] >= p.ceiling_m]
-            cons.cap_down(above, -g * (z[above] - p.ceiling_m - m))
+            cons.cap_down(above, -self._allowance(z[above] - p.ceiling_m - m, d, above))
             below = over[z[over] <= p.floor_m]
-            cons.cap_up(below, g * (p.floor_m - m - z[below]))
+            cons.cap_up(below, self._allowance(p.floor_m - m - z[below], d, below))
         if not keep_in:
             return
         # a drone stays in the keep-in fence that best contains it (largest signed distance)
         k0, p0 = keep_in[0]
         best_s, best_n, _ = fences.geometry(k0, d.pos, reach)
+        self._exact_where_deep(k0, d.pos, best_s, best_n, fly)
         best_ceiling: F64 | float = p0.ceiling_m
         best_floor: F64 | float = p0.floor_m
         if len(keep_in) > 1:
@@ -208,118 +227,44 @@ class SafetyFilter:
             best_floor = np.full(d.n, p0.floor_m)
             for k, p in keep_in[1:]:
                 s, nrm, _ = fences.geometry(k, d.pos, reach)
+                self._exact_where_deep(k, d.pos, s, nrm, fly)
                 better = s > best_s
                 best_s = np.where(better, s, best_s)
                 best_n[better] = nrm[better]
                 best_ceiling[better] = p.ceiling_m
                 best_floor[better] = p.floor_m
         act = np.flatnonzero(np.isfinite(best_s) & fly)
-        cons.half_plane(act, best_n[act], -g * (best_s[act] - m))
+        cons.half_plane(act, best_n[act], -self._allowance(best_s[act] - m, d, act))
         flying = np.flatnonzero(fly)
         ceil = best_ceiling if isinstance(best_ceiling, float) else best_ceiling[flying]
         floor = best_floor if isinstance(best_floor, float) else best_floor[flying]
         margin_v = np.minimum(m, 0.25 * (ceil - floor))
-        cons.cap_up(flying, g * (ceil - margin_v - z[flying]))
+        cons.cap_up(flying, self._allowance(ceil - margin_v - z[flying], d, flying))
         # a floor above the ground holds up active drones (landing ones may pass it)
         raised = flying[(np.asarray(floor) > 0.0) & (d.status[flying] == DroneStatus.ACTIVE)]
         if raised.size:
             floor_r = np.broadcast_to(np.asarray(best_floor), (d.n,))[raised]
-            cons.cap_down(raised, -g * (z[raised] - floor_r - m))
+            cons.cap_down(raised, -self._allowance(z[raised] - floor_r - m, d, raised))
+
+    def _allowance(self, gap: F64, d: DroneState, idx: NDArray[np.int64]) -> F64:
+        """How fast drones ``idx`` may close a gap to a fixed boundary: min(gamma h, what braking at the
+        acceleration limit can still shed after the velocity loop's lag); gamma h (< 0) inside it."""
+        accel = d.max_accel[idx].astype(np.float64)
+        lag = d.tau[idx].astype(np.float64) + self.dt
+        root = np.sqrt(lag * lag + 2.0 * np.maximum(gap, 0.0) / accel)
+        stop = accel * (root - lag)
+        return np.where(gap > 0.0, np.minimum(self.gamma * gap, stop), self.gamma * gap)
+
+    def _exact_where_deep(self, k: int, pos: F64, s: F64, nrm: F64, fly: NDArray[np.bool_]) -> None:
+        """Drones on the wrong side of fence k far from its edge (s = -inf from the coarse grid) get the exact
+        distance and the direction to the nearest way out, so a keep-out that switches on over them is left
+        however deep inside they are."""
+        deep = np.flatnonzero(np.isneginf(s) & fly)
+        if deep.size:
+            dist, away, _ = self.fences.prisms[k].horizontal(pos[deep, :2])
+            s[deep] = -dist
+            nrm[deep] = -away
 
     def metrics(self) -> dict[str, object]:
         return {"safety_corrections": self.corrected, "safety_filter_passes": self.passes,
                 "safety_unresolved_conflicts": self.unresolved}
-
-
-class SafetyMonitor:
-    """Counts what the filter could not prevent: losses of separation, breaches, well-clear violations.
-
-    An event is counted when a pair (or drone) enters the violating state, not
-    once per tick it stays there.
-    """
-
-    name = "safety_monitor"
-    phase = Phase.RECORD
-    period = 0.0
-
-    def __init__(self, cfg: Safety, fences: FenceSet, log: EventLog | None = None) -> None:
-        self.cfg = cfg
-        self.fences = fences
-        self.log = log
-        self.watch_m = 3.0 * cfg.separation_m  # closer encounters are measured exactly
-        self.los_events = 0
-        self.min_separation = np.inf
-        self.breach_events = 0
-        self.breach_drone_s = 0.0
-        self.well_clear_events = 0
-        self.min_manned_h = np.inf
-        self._los = np.zeros(0, np.int64)
-        self._breach: NDArray[np.bool_] | None = None
-        self._wc = np.zeros(0, np.int64)
-
-    def step(self, ctx: TickContext) -> None:
-        d = ctx.world.drones
-        ctx.index.update(d.pos)
-        air = (d.status <= DroneStatus.LANDING) & (d.pos[:, 2] > AIRBORNE_M)
-        n = d.n
-        pairs = ctx.index.candidate_pairs(self.watch_m)
-        if pairs.shape[0]:
-            closest, keys = close_pairs(d.pos, air, pairs, self.watch_m, self.cfg.separation_m)
-            self.min_separation = min(self.min_separation, closest)
-            new = keys[~np.isin(keys, self._los, assume_unique=True)]
-            self.los_events += int(new.size)
-            self._los = keys
-            if new.size and self.log is not None:
-                i, j = new // n, new % n
-                gap = np.linalg.norm(d.pos[i] - d.pos[j], axis=1)
-                c = int(np.argmin(gap))
-                e, nn, u = d.pos[i[c]]
-                self.log.add(ctx.t, "warning", "safety",
-                             f"{new.size} new loss(es) of separation; closest {gap[c]:.1f} m between drones "
-                             f"{i[c]} and {j[c]} at ({e:.0f}, {nn:.0f}, {u:.0f}) m ENU",
-                             np.unique(np.concatenate([i, j])))
-
-        if self.fences.prisms:
-            breach = self.fences.breaches(d.pos, air)
-            prev = self._breach if self._breach is not None else np.zeros(n, dtype=bool)
-            entered = np.flatnonzero(breach & ~prev)
-            self.breach_events += int(entered.size)
-            if entered.size and self.log is not None:
-                self.log.add(ctx.t, "warning", "safety", f"{entered.size} drone(s) in geofence breach", entered)
-            self.breach_drone_s += float(np.count_nonzero(breach)) * ctx.dt
-            self._breach = breach
-
-        man = ctx.world.manned
-        aircraft = np.flatnonzero(man.is_aircraft)
-        if aircraft.size:
-            wc = self.cfg.well_clear
-            k, q, _dh3 = ctx.index.near_points(man.pos[aircraft], wc.horizontal_m * 3)
-            if q.size:
-                keep = air[q]
-                k, q = k[keep], q[keep]
-                rel = d.pos[q] - man.pos[aircraft][k]
-                dh = np.hypot(rel[:, 0], rel[:, 1])
-                band = np.abs(rel[:, 2]) < wc.vertical_m
-                if band.any():
-                    self.min_manned_h = min(self.min_manned_h, float(dh[band].min()))
-                inside = band & (dh < wc.horizontal_m)
-                keys = k[inside] * n + q[inside]
-                self.well_clear_events += int(np.count_nonzero(~np.isin(keys, self._wc, assume_unique=True)))
-                self._wc = keys
-            else:
-                self._wc = np.zeros(0, np.int64)
-
-    def in_breach(self, drone: int) -> bool:
-        """Whether ``drone`` was in a geofence breach at the last check (for status reports, e.g. MAVLink)."""
-        return self._breach is not None and drone < self._breach.size and bool(self._breach[drone])
-
-    def metrics(self) -> dict[str, object]:
-        return {
-            "loss_of_separation_events": self.los_events,
-            # None: no two airborne drones ever came within 3 x separation
-            "min_separation_m": None if np.isinf(self.min_separation) else round(self.min_separation, 3),
-            "geofence_breach_events": self.breach_events,
-            "geofence_breach_drone_seconds": round(self.breach_drone_s, 3),
-            "well_clear_violations": self.well_clear_events,
-            "min_manned_horizontal_in_band_m": None if np.isinf(self.min_manned_h) else round(self.min_manned_h, 1),
-        }
