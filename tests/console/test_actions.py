@@ -130,3 +130,18 @@ def test_operator_actions_reach_the_mcap_log(tmp_path: object) -> None:
     rec.close()
     texts = [m["message"] for _, _, m in read_messages(path, topics=["/events"])]
     assert any("operator: add task watch-gate (loiter)" in t for t in texts), texts
+
+
+def test_keep_out_across_a_route_replans_the_fleet() -> None:
+    """A route fleet (airport-watch's inspection loop) flies around an operator's keep-out drawn across its route."""
+    from pathlib import Path
+
+    sim = Simulation.from_file(Path(__file__).parents[2] / "examples" / "airport-watch.yaml")
+    op = Operator(Picture(sim))
+    follower = sim.waypoints
+    before = follower.replans
+    # a block across the loop's first (eastbound) leg, 47.4365 N from 8.560 E to 8.5759 E at 50 m
+    apply(op, op="add_keep_out", polygon=[[8.566, 47.4350], [8.569, 47.4350], [8.569, 47.4380], [8.566, 47.4380]])
+    for _ in range(5):
+        sim.step()
+    assert follower.replans > before
