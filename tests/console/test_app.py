@@ -163,3 +163,19 @@ def test_replay_of_a_recorded_run(tmp_path: object) -> None:
         runner.submit(parse_action('{"op": "ack_alert", "id": 1}')).result()
     with pytest.raises(ReplayError):
         Recording(SCENARIO)
+
+
+def test_mesh_links_only_to_pages_that_ask(served_live: Served) -> None:
+    def kinds(ws: object, seconds: float) -> set[str]:
+        seen: set[str] = set()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            m = ws.recv(timeout=30)  # type: ignore[attr-defined]
+            seen.add(decode_frame(m)[0]["type"] if isinstance(m, bytes) else json.loads(m)["type"])
+        return seen
+
+    with connect(ws_url(served_live), max_size=1 << 22) as ws:
+        assert "links" not in kinds(ws, 2.0)
+        ws.send(json.dumps({"op": "links", "on": True}))
+        seen = kinds(ws, 3.0)
+        assert "links" in seen and "frame" in seen

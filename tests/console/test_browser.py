@@ -58,6 +58,13 @@ def test_page_draws_every_drone(page: Any) -> None:
     assert wait_for(page, "skyhive.S.fps", 10) > 0  # the map is redrawn continuously
 
 
+def test_mesh_links_toggle(page: Any) -> None:
+    page.check("#links")
+    assert wait_for(page, "skyhive.S.links && skyhive.S.links.pairs.length", 20) >= 2
+    page.uncheck("#links")
+    assert page.evaluate("skyhive.S.links") is None
+
+
 def test_task_clicked_on_the_map_is_flown_to(page: Any) -> None:
     lat, lon = lat_lon(-150.0, 120.0)
     page.click("#tools button[data-tool=inspect]")
