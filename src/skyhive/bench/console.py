@@ -122,6 +122,9 @@ def measure(n: int, window_s: float = WINDOW_S) -> dict[str, Any]:
             out: dict[str, Any] = {"drones": n, **_stream(port, window_s)}
             t1, c1, w1 = httpx.get(base + "/healthz").json()["t"], _cpu_s(proc.pid), time.monotonic()
             out["server_cpu_pct"] = 100.0 * (c1 - c0) / (w1 - w0)
+            stats = httpx.get(base + "/stats").json()
+            out["dropped"] = stats["dropped"]
+            out["published_frames"] = stats.get("frames", 0)
             out["sim_rt"] = (t1 - t0) / (w1 - w0)
             page = _browser(port, window_s)
             if page is not None:
@@ -141,11 +144,11 @@ def run(quick: bool) -> BenchTable:
     table = BenchTable("console stream (skyhive console, real time, one WebSocket client, then one headless "
                        "Chromium page)",
                        ["drones", "updates/s", "KB/update", "KB/s", "server CPU %", "sim x real time",
-                        "page FPS", "page updates/s"])
+                        "frames dropped", "page FPS", "page updates/s"])
     for n in sizes:
         r = measure(n, window)
         table.rows.append([f"{n:,}", f"{r['updates_s']:.1f}", f"{r['kb_update']:.1f}", f"{r['kbs']:.0f}",
-                           f"{r['server_cpu_pct']:.0f}", f"{r['sim_rt']:.2f}",
+                           f"{r['server_cpu_pct']:.0f}", f"{r['sim_rt']:.2f}", str(r["dropped"]),
                            f"{r['fps']:.0f}" if "fps" in r else "n/a",
                            f"{r['page_updates_s']:.1f}" if "page_updates_s" in r else "n/a"])
     table.notes += [
@@ -154,6 +157,8 @@ def run(quick: bool) -> BenchTable:
         "server CPU % is the whole `skyhive console` process (simulation + encoding + sending) over the WebSocket "
         "window; 100 % = one core",
         "KB/s counts every message (frames, metrics, state, events); KB/update the binary frames only",
+        "frames dropped: frames the server's per-client outbox dropped because the client (or the server's event "
+        "loop, starved of CPU) was behind, over the WebSocket window",
         "page FPS: requestAnimationFrame redraws per second of the Canvas map in headless Chromium (--disable-gpu)",
     ]
     return table
