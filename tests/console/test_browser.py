@@ -58,6 +58,16 @@ def test_page_draws_every_drone(page: Any) -> None:
     assert wait_for(page, "skyhive.S.fps", 10) > 0  # the map is redrawn continuously
 
 
+def test_clicking_a_drone_shows_its_details(page: Any) -> None:
+    page.click("#tools button[data-tool=select]")
+    x, y = page.evaluate("(() => { const r = skyhive.S.pos; const [la, lo] = skyhive.toLatLon(r[0], r[1]);"
+                         " return skyhive.screenOf(la, lo); })()")
+    page.mouse.click(x, y)
+    text = wait_for(page, "document.getElementById('details').textContent.startsWith('drone') &&"
+                          " document.getElementById('details').textContent", 10)
+    assert "fleet responders" in text and "status active" in text
+
+
 def test_mesh_links_toggle(page: Any) -> None:
     page.check("#links")
     assert wait_for(page, "skyhive.S.links && skyhive.S.links.pairs.length", 20) >= 2
