@@ -57,6 +57,10 @@ def validate(scenario: ScenarioArg) -> None:
     console.print(f"[green]OK[/green] {scenario}: '{s.name}', {s.n_drones:,} drones in {len(s.fleets)} fleet(s), "
                   f"{len(s.airspace.geofences)} geofence(s), {len(s.manned)} manned vehicle(s), "
                   f"{s.duration:g} s at dt = {s.dt:g} s")
+    from skyhive.flight.checks import intent_conflicts
+
+    for conflict in intent_conflicts(s):
+        console.print(f"[yellow]warning[/yellow] {conflict}")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from skyhive.events import EventLog
+from skyhive.flight.checks import intent_conflicts
 from skyhive.flight.dynamics import Dynamics
 from skyhive.flight.failsafe import Failsafe
 from skyhive.flight.manned import MannedMotion
@@ -82,6 +83,8 @@ class Simulation:
         self.dynamics = Dynamics(d, WindField(scenario.wind, self.dt, self.rng["wind"]), self.dt)
         self.timeline = Timeline(scenario, {k: s.start for k, s in self.fleet_slices.items()}, self.fences,
                                  self.log, self.rng["failures"])
+        for conflict in intent_conflicts(scenario):
+            self.log.add(0.0, "warning", "intents", str(conflict))
         self.systems: list[System] = []
         for system in (self.timeline, self.waypoints, Failsafe(self.log), self.safety, self.dynamics,
                        MannedMotion(), self.monitor):

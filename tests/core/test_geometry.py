@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
-from skyhive.flight.kernels import pair_geometry, project_velocities
+from skyhive.flight.separation import neighbour_constraints, solve_velocities
 from skyhive.geo.fences import FencePrism, FenceSet
 from skyhive.geo.frames import LocalFrame
 from skyhive.world.spatial import SpatialIndex
@@ -72,17 +72,27 @@ def test_fence_distances_match_shapely(seed: int) -> None:
     assert (s[~near] == np.where(exact_inside[~near], np.inf, -np.inf)).all()
 
 
-def test_projection_resolves_a_head_on_conflict() -> None:
+def test_each_drone_meets_its_share_and_the_pair_holds() -> None:
+    """Head-on at 10 m/s each, 30 m apart: each drone's own solve meets its half-space; together the pair's
+    closing speed is within the allowance; the tilt turns both right and sends one up, one down."""
     pos = np.array([[0.0, 0.0, 50.0], [30.0, 0.0, 50.0]])
-    u = np.array([[10.0, 0.0, 0.0], [-10.0, 0.0, 0.0]])
+    vel = np.array([[10.0, 0.0, 0.0], [-10.0, 0.0, 0.0]])
     fly = np.ones(2, bool)
-    pairs, n, allowed = pair_geometry(pos, fly, np.array([[0, 1]]), 10.0, 0.5, 8.0, 100.0)
-    assert pairs.shape == (1, 2) and np.allclose(n[0], [-1, 0, 0]) and np.isclose(allowed[0], 10.0)
+    accel = np.full(2, 4.0, np.float32)
+    ones = np.ones(2)
+    ptr, other, normal, minimum, allowed, sigma = neighbour_constraints(
+        pos, vel, fly, np.array([[0, 1]]), 12.5, 0.5, accel, np.full(2, 0.15), ones, ones, 100.0, 20.0)
+    assert list(ptr) == [0, 1, 2] and list(other) == [1, 0]
+    assert np.allclose(normal[0], [-1, 0, 0]) and np.allclose(normal[1], [1, 0, 0])
+    assert sorted(sigma.tolist()) == [-1, 1]  # one climbs, one descends
+    u = vel.copy()
     inf = np.full(2, np.inf)
     limits = np.full(2, 15.0, np.float32)
-    passes, left = project_velocities(u, pairs, n, allowed, np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0),
-                                      inf, -inf, limits, limits, limits, 4)
-    closing = (u[1, 0] - u[0, 0])
-    assert left == 0 and passes == 2
-    assert closing >= -10.0 - 1e-9  # closing speed within the allowance, split between the two
-    assert np.isclose(u[0, 0], -u[1, 0])
+    unresolved = np.zeros(2, bool)
+    solve_velocities(u, fly, ptr, normal, minimum, sigma, 0.6, 0.8, np.zeros(3, np.int64), np.zeros((0, 2)),
+                     np.zeros(0), inf, -inf, limits, limits, limits, 30, unresolved)
+    assert not unresolved.any()
+    assert np.all(np.einsum("ij,ij->i", normal, u) >= minimum - 1e-9)
+    assert -(u[0, 0] - u[1, 0]) <= allowed[0] + 1e-9  # the pair's closing speed within its allowance
+    assert u[0, 1] < 0 < u[1, 1]  # eastbound turns right (south), westbound turns right (north)
+    assert u[0, 2] * u[1, 2] < 0

@@ -29,5 +29,6 @@ SUITES: dict[str, str] = {
     "allocation": "skyhive.bench.allocation:run",
     "tracking": "skyhive.bench.tracking:run",
     "sar": "skyhive.bench.sar:run",
+    "safety": "skyhive.bench.safety:run",
     "console": "skyhive.bench.console:run",
 }

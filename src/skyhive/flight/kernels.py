@@ -18,7 +18,6 @@ from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
-CONFLICT_TOLERANCE_MPS = 1e-3  # closing-speed excess below this is not worth another pass
 
 
 @njit(cache=True)
@@ -213,122 +212,6 @@ def max_displacement(a: F64, b: F64) -> float:
         if d > best:
             best = d
     return math.sqrt(best)
-
-
-@njit(cache=True)
-def pair_geometry(pos: F64, fly: NDArray[np.bool_], pairs: NDArray[np.int64], sep: float, gamma: float,
-                  brake: float, look: float) -> tuple[NDArray[np.int64], F64, F64]:
-    """The separation constraints of this tick, from candidate pairs.
-
-    Keeps pairs of flying drones closer than ``look``; for each returns the unit
-    vector n = (p_i - p_j) / |p_i - p_j| and the largest closing speed allowed,
-    min(gamma h, sqrt(2 brake h)) for a gap h = d - sep > 0 (the second term is
-    what the pair can still shed braking at ``brake`` m/s^2 together) and
-    gamma h (< 0: the gap must open) otherwise.
-    """
-    m = pairs.shape[0]
-    keep = np.empty((m, 2), np.int64)
-    nrm = np.empty((m, 3))
-    allowed = np.empty(m)
-    look2 = look * look
-    c = 0
-    for k in range(m):
-        i = pairs[k, 0]
-        j = pairs[k, 1]
-        if not (fly[i] and fly[j]):
-            continue
-        dx = pos[i, 0] - pos[j, 0]
-        dy = pos[i, 1] - pos[j, 1]
-        dz = pos[i, 2] - pos[j, 2]
-        d2 = dx * dx + dy * dy + dz * dz
-        if d2 >= look2:
-            continue
-        d = math.sqrt(d2)
-        inv = 1.0 / max(d, 1e-9)
-        keep[c, 0] = i
-        keep[c, 1] = j
-        nrm[c, 0] = dx * inv
-        nrm[c, 1] = dy * inv
-        nrm[c, 2] = dz * inv
-        gap = d - sep
-        allowed[c] = min(gamma * gap, math.sqrt(2.0 * brake * gap)) if gap > 0.0 else gamma * gap
-        c += 1
-    return keep[:c], nrm[:c], allowed[:c]
-
-
-@njit(cache=True, inline="always")
-def _clamp(u: F64, i: int, upper: float, lower: float, max_h: float, max_climb: float, max_descent: float) -> None:
-    """Row i of u within its vertical bounds, then within its climb/descent and horizontal speed limits."""
-    z = min(max(u[i, 2], lower), upper) if lower <= upper else lower
-    u[i, 2] = min(max(z, -max_descent), max_climb)
-    h = math.sqrt(u[i, 0] * u[i, 0] + u[i, 1] * u[i, 1])
-    if h > max_h:
-        s = max_h / h
-        u[i, 0] *= s
-        u[i, 1] *= s
-
-
-@njit(cache=True)
-def project_velocities(u: F64, pairs: NDArray[np.int64], pair_n: F64, pair_allowed: F64,
-                       half_idx: NDArray[np.int64], half_n: F64, half_min: F64, upper: F64, lower: F64,
-                       max_h: NDArray[np.float32], max_climb: NDArray[np.float32],
-                       max_descent: NDArray[np.float32], max_passes: int) -> tuple[int, int]:
-    """Bring every velocity in ``u`` (N, 3) within the tick's constraints, in place.
-
-    Each pass: (1) reciprocal separation, Jacobi style: for every pair whose
-    closing speed n . (u_i - u_j) exceeds its allowance, each drone takes half of
-    the excess along +-n, all computed from the same ``u``; (2) single-drone
-    horizontal half-planes n . u_h >= min (geofences, manned aircraft) projected
-    in turn; (3) vertical bounds lower <= u_z <= upper; (4) speed limits.  Passes
-    repeat until no pair is in conflict or ``max_passes`` is reached, because the
-    later steps can undo part of the first.  Returns (passes run, pair conflicts
-    left before the last pass's corrections).
-    """
-    n = u.shape[0]
-    for i in range(n):
-        _clamp(u, i, upper[i], lower[i], max_h[i], max_climb[i], max_descent[i])
-    corr = np.zeros((n, 3))
-    conflicts = 0
-    passes = 0
-    for _ in range(max_passes):
-        passes += 1
-        conflicts = 0
-        for k in range(pairs.shape[0]):
-            i = pairs[k, 0]
-            j = pairs[k, 1]
-            nx = pair_n[k, 0]
-            ny = pair_n[k, 1]
-            nz = pair_n[k, 2]
-            closing = (u[i, 0] - u[j, 0]) * nx + (u[i, 1] - u[j, 1]) * ny + (u[i, 2] - u[j, 2]) * nz
-            viol = -pair_allowed[k] - closing
-            if viol > CONFLICT_TOLERANCE_MPS:
-                h = 0.5 * viol
-                corr[i, 0] += h * nx
-                corr[i, 1] += h * ny
-                corr[i, 2] += h * nz
-                corr[j, 0] -= h * nx
-                corr[j, 1] -= h * ny
-                corr[j, 2] -= h * nz
-                conflicts += 1
-        if conflicts:
-            for i in range(n):
-                u[i, 0] += corr[i, 0]
-                u[i, 1] += corr[i, 1]
-                u[i, 2] += corr[i, 2]
-                corr[i, 0] = 0.0
-                corr[i, 1] = 0.0
-                corr[i, 2] = 0.0
-        for k in range(half_idx.shape[0]):
-            i = half_idx[k]
-            viol = half_min[k] - (u[i, 0] * half_n[k, 0] + u[i, 1] * half_n[k, 1])
-            if viol > 0.0:
-                u[i, 0] += viol * half_n[k, 0]
-                u[i, 1] += viol * half_n[k, 1]
-        for i in range(n):
-            _clamp(u, i, upper[i], lower[i], max_h[i], max_climb[i], max_descent[i])
-        if conflicts == 0:
-            break
-    return passes, conflicts
 
 
 @njit(cache=True)

@@ -1,29 +1,22 @@
-"""The safety filter between intent and command, and the monitor that counts what got through.
+"""The safety filter between intent and command: the one layer every command passes.
 
-The filter is a set of closed-form control-barrier constraints, each of the
-form ``n . u >= -gamma * h``: the velocity ``u`` may close a safety gap ``h``
-along direction ``n`` no faster than ``gamma * h`` (gamma = 1 / horizon_s), so
-gaps shrink at most exponentially and never cross zero in continuous time.
+Every drone's command is solved by the drone itself (``flight/separation.py``) from its own state and its
+neighbours' broadcast states, under closed-form barrier constraints of the form ``n . u >= minimum``:
 
-* Drone-drone separation: pairwise reciprocal barriers (Wang, Ames & Egerstedt,
-  "Safety barrier certificates for collisions-free multirobot systems",
-  IEEE T-RO 2017): for a pair closer than the look radius, h = distance -
-  separation and each drone takes half of the required correction.  It is the
-  decentralised, closed-form counterpart of ORCA's half-plane constraints:
-  each drone needs only its neighbours' positions and velocities.
-* Manned aircraft: the drone alone gives way.  Its horizontal distance must
-  stay above the well-clear radius while it is inside the vertical band, and
-  when an aircraft approaches inside the band the drone also leaves the band
-  vertically (away from the aircraft's altitude) at its full climb/descent
-  rate, since it usually cannot outrun an aircraft.
-* Geofences: a horizontal barrier to the boundary of each active prism (the
-  keep-in fence that best contains the drone; every keep-out fence whose
-  altitude band the drone is in) and vertical barriers to ceilings and floors.
+* Drone-drone separation: reciprocal, braking- and lag-aware barriers shared ORCA-style between the two
+  drones of a pair, met along a tilted direction (right-hand turn, one climbs and one descends) so dense and
+  symmetric encounters never stall (docs/flight.md, "Tactical separation").
+* Manned aircraft: the drone alone gives way.  Its horizontal distance must stay above the well-clear radius
+  while it is inside the vertical band, and when an aircraft approaches inside the band the drone also leaves
+  the band vertically (away from the aircraft's altitude) at its full climb/descent rate, since it usually
+  cannot outrun an aircraft.
+* Geofences: a horizontal barrier to the boundary of each active prism (the keep-in fence that best contains
+  the drone; every keep-out fence whose altitude band the drone is in), exact however deep inside a drone is,
+  and vertical barriers to ceilings and floors, all braking-aware.
 
-Fences are applied last, so when constraints conflict a drone keeps out of
-forbidden airspace before it keeps its distance from other drones.  Speed
-limits clip the result.  Every neighbour question goes through the shared
-spatial index.
+Fences and limits are applied last in each round, so when constraints conflict a drone keeps out of
+forbidden airspace before it keeps its distance from other drones.  Every neighbour question goes through the
+shared spatial index.
 """
 
 from __future__ import annotations
@@ -45,13 +38,6 @@ TILT_VERTICAL = 0.8  # climb / descend per unit of correction (vertical resoluti
 LAG_TICKS = 1.5  # ticks before a new command shows in the velocity (the barrier leads the velocity loop)
 RIGHT_OF_WAY_WEIGHT = 1.0 / 3.0  # returning and landing drones take a quarter of a pair's correction
 BAND_MARGIN_M = 15.0
-
-
-def _scatter(u: F64, idx: NDArray[np.int64], vec: F64) -> None:
-    """u[idx] += vec, summing repeated indices (faster than np.add.at)."""
-    n = u.shape[0]
-    for ax in range(vec.shape[1]):
-        u[:, ax] += np.bincount(idx, vec[:, ax], minlength=n)
 
 
 class Constraints:

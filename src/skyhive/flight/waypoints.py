@@ -150,6 +150,14 @@ class Schedules:
         finished[f] = over
 
 
+def kinematics(max_speed: float, max_climb: float, max_descent: float, max_accel: float,
+               route_speed: float | None) -> tuple[float, float, float, float]:
+    """(cruise speed, climb rate, descent rate, acceleration) a fleet's reference flies with: 80 % of the
+    slowest member's limits (the route's speed if lower) and half its acceleration limit."""
+    cruise = min(route_speed or CRUISE_FRACTION * max_speed, CRUISE_FRACTION * max_speed)
+    return cruise, max_climb * CRUISE_FRACTION, max_descent * CRUISE_FRACTION, max_accel * ACCEL_FRACTION
+
+
 def _label(path: F64, route: F64, first: int, loop: bool) -> NDArray[np.int64]:
     """For each point of ``path``, the index of the route waypoint it is (matched in route order from
     ``first``, cycling when the route loops), or -1 (launch point, climb point, turn point of a detour)."""
@@ -193,12 +201,10 @@ class WaypointFollower:
             if not members.any():
                 self.kinematics.append((1.0, 1.0, 1.0, 1.0))
                 continue
-            vmax = float(drones.max_h_speed[members].min())
-            cruise = min(speeds[f] or CRUISE_FRACTION * vmax, CRUISE_FRACTION * vmax)
-            climb = float(drones.max_climb[members].min()) * CRUISE_FRACTION
-            descent = float(drones.max_descent[members].min()) * CRUISE_FRACTION
-            accel = float(drones.max_accel[members].min()) * ACCEL_FRACTION
-            self.kinematics.append((cruise, climb, descent, accel))
+            self.kinematics.append(kinematics(float(drones.max_h_speed[members].min()),
+                                              float(drones.max_climb[members].min()),
+                                              float(drones.max_descent[members].min()),
+                                              float(drones.max_accel[members].min()), speeds[f]))
             self.radius[f] = float(np.hypot(self.offsets[members, 0], self.offsets[members, 1]).max())
         self.routed_fleet = np.asarray([r is not None for r in routes], bool)
         for f, route in enumerate(routes):

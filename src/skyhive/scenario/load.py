@@ -242,6 +242,19 @@ def _memory_check(fleets: list[tuple[int, Fleet]]) -> list[Problem]:
                                          f"this machine has {have / 1e9:.1f} GB available")]
 
 
+def _flight_problems(scenario: Scenario, base_dir: Path, lines: dict[tuple[str, ...], int]) -> list[Problem]:
+    """Launch layouts and routes the safety layer could not fly as written (flight/checks.py); run once the
+    whole scenario is valid, since they need every section."""
+    from skyhive.flight.checks import route_problems
+
+    out = []
+    for path, message in route_problems(scenario, base_dir):
+        parts = tuple(path.split("."))
+        line = next((lines[parts[:cut]] for cut in range(len(parts), -1, -1) if parts[:cut] in lines), None)
+        out.append(Problem(path, message, line))
+    return out
+
+
 def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     """Load and fully validate a scenario; raise ScenarioError listing every problem."""
     path = Path(path)
@@ -260,6 +273,8 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
                 line = lines[parts[:cut]]
                 break
         problems.append(Problem(p.path, p.message, line))
+    if scenario is not None and not problems:
+        problems.extend(_flight_problems(scenario, path.parent, lines))
     if problems or scenario is None:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ScenarioError(str(path), problems)
@@ -277,6 +292,8 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Sc
     except ValidationError as exc:
         problems.extend(_problems_from(exc, (), {}))
     problems.extend(cross_checks(data, base_dir or Path.cwd()))
+    if scenario is not None and not problems:
+        problems.extend(_flight_problems(scenario, base_dir or Path.cwd(), {}))
     if problems or scenario is None:
         raise ScenarioError("<scenario>", problems)
     return scenario

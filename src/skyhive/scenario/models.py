@@ -102,7 +102,8 @@ class Launch(Section):
 
     sites: list[Point] = Field(min_length=1)
     layout: Literal["grid", "circle", "line"] = "grid"
-    spacing_m: float = Field(5.0, gt=0.5, le=1000.0, description="distance between neighbouring drones")
+    spacing_m: float | None = Field(None, gt=0.5, le=1000.0, description="distance between neighbouring pads "
+                                    "(default 1.5 x safety.separation_m; never below separation_m)")
 
 
 class VehicleLimits(Section):

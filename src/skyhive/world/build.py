@@ -17,6 +17,11 @@ from skyhive.world.world import DroneState, DroneStatus, MannedState
 F64 = NDArray[np.float64]
 
 
+def launch_spacing(fleet: Fleet, separation_m: float) -> float:
+    """The pad spacing of a fleet: as given, or 1.5 x the separation minimum when not given."""
+    return fleet.launch.spacing_m if fleet.launch.spacing_m is not None else 1.5 * separation_m
+
+
 def layout_offsets(count: int, layout: str, spacing: float) -> F64:
     """(count, 3) horizontal offsets of launch slots around a site, centred on it."""
     k = np.arange(count, dtype=np.float64)
@@ -92,7 +97,7 @@ def build_world(scenario: Scenario, frame: LocalFrame, base_dir: Path) -> Initia
         pos = np.zeros((fleet.count, 3))
         for s_idx in range(len(sites)):
             members = np.flatnonzero(which == s_idx)
-            off = layout_offsets(members.size, fleet.launch.layout, fleet.launch.spacing_m)
+            off = layout_offsets(members.size, fleet.launch.layout, launch_spacing(fleet, scenario.safety.separation_m))
             pos[members] = site_enu[s_idx] + off
         # a drone's slot in the fleet's formation: where it launched relative to the first site
         slots[sl] = pos - site_enu[0]
