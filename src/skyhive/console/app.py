@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -147,8 +147,6 @@ class TokenGate:
 
     def _presented(self, scope: Scope) -> list[str]:
         out = []
-        from urllib.parse import parse_qs
-
         q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         out += q.get("token", [])
         for k, v in scope.get("headers", []):
@@ -210,7 +208,7 @@ def create_app(source: Source, token: str | None = None) -> Starlette:
                 client.sent += 1
                 client.bytes += len(msg)
 
-    async def reply(client: Client, text: str, req: Any = None) -> None:
+    async def reply(client: Client, text: str) -> None:
         client.events.append(text)
         client.wake.set()
 
