@@ -268,6 +268,69 @@ def serve(
         write_summary_json(summary, metrics)
 
 
+@app.command(name="console")
+def console_cmd(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario to run live (or use --replay).", show_default=False)]
+    = None,
+    replay: Annotated[Path | None, typer.Option(help="Replay this MCAP log instead of running a scenario.")] = None,
+    port: Annotated[int, typer.Option(help="TCP port of the web page.", min=0, max=65535)] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback requires a token.")]
+    = "127.0.0.1",
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall-clock second.", min=0.01, max=1000.0)]
+    = 1.0,
+    token: Annotated[str | None, typer.Option(help="Access token (default: generated for a non-loopback --host).")]
+    = None,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in a browser.")] = True,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's random seed.")] = None,
+    record: Annotated[Path | None, typer.Option(help="Also record the live run (and operator actions) to MCAP.")]
+    = None,
+) -> None:
+    """The operator's browser console: watch and task a live run, or replay a recorded one (docs/console.md)."""
+    from skyhive.console.serve import resolve_token, run_server
+
+    if (scenario is None) == (replay is None):
+        err.print("[red]give a SCENARIO to run live or --replay run.mcap (one of them)[/red]")
+        raise typer.Exit(code=2)
+    try:
+        tok = resolve_token(host, token)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from None
+    recorder = None
+    source: Any
+    if replay is not None:
+        from skyhive.console.replay import Recording, ReplayError, ReplayRunner
+
+        try:
+            source = ReplayRunner(Recording(replay), speed=speed)
+        except ReplayError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=2) from None
+        what = f"replay of {replay} ({source.n_drones:,} drones, {source.rec.duration:,.0f} s)"
+    else:
+        from skyhive.console.live import LiveRunner
+        from skyhive.sim import Simulation
+
+        assert scenario is not None
+        s = _load(scenario, seed)
+        sim = Simulation(s, base_dir=scenario.parent)
+        if record is not None:
+            from skyhive.record.attach import attach_recorder
+
+            recorder = attach_recorder(sim, record)
+        source = LiveRunner(sim, speed=speed)
+        what = f"'{s.name}' live ({s.n_drones:,} drones, x{speed:g})"
+    try:
+        run_server(source, host, port, tok, open_browser,
+                   announce=lambda url: console.print(f"console for {what}: {url}  (Ctrl-C to stop)", soft_wrap=True))
+    except OSError as exc:
+        err.print(f"[red]cannot serve on {host}:{port}: {exc.strerror}[/red]")
+        raise typer.Exit(code=2) from None
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+
 @app.command()
 def fly(
     scenario: ScenarioArg,

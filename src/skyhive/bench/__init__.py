@@ -34,4 +34,5 @@ SUITES: dict[str, str] = {
     "safety": "skyhive.bench.safety:run",
     "external": "skyhive.bench.external:run",
     "sweep": "skyhive.bench.sweep:run",
+    "console": "skyhive.bench.console:run",
 }

@@ -123,7 +123,8 @@ class SafetyMonitor:
         prev = self._breach if self._breach is not None else np.zeros(d.n, dtype=bool)
         caught = self._caught if self._caught is not None else np.zeros(d.n, dtype=bool)
         active = [p.active for p in self.fences.prisms]
-        switched_on = [p.name for p, now, before in zip(self.fences.prisms, active, self._active, strict=True)
+        was = self._active + [False] * (len(active) - len(self._active))  # a fence added during the run was off
+        switched_on = [p.name for p, now, before in zip(self.fences.prisms, active, was, strict=True)
                        if now and not before]
         self._active = active
         if switched_on:

@@ -271,7 +271,9 @@ class WaypointFollower:
         d = ctx.world.drones
         state = self._fence_state()
         if state != self._active:
-            switched_on = any(now and not before for now, before in zip(state, self._active, strict=True))
+            # a fence added during the run (an operator's keep-out) lengthens the state: it was off before
+            switched_on = any(now and not before for now, before in itertools.zip_longest(state, self._active,
+                                                                                        fillvalue=False))
             self._active = state
             if switched_on:
                 self._replan(ctx)

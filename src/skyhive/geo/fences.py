@@ -180,6 +180,13 @@ class FenceSet:
     def names(self) -> list[str]:
         return [p.name for p in self.prisms]
 
+    def add(self, prism: FencePrism) -> None:
+        """A fence that starts during the run (e.g. an operator's temporary keep-out); names stay unique."""
+        if prism.name in self.names():
+            raise ValueError(f"a geofence named {prism.name!r} exists")
+        self.grids.append(FenceGrid.build(prism, self.cell_m))
+        self.prisms.append(prism)
+
     def set_active(self, name: str, active: bool) -> None:
         for p in self.prisms:
             if p.name == name:

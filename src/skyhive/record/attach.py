@@ -41,6 +41,12 @@ class SimRecorder:
         self._events_seen = 0
         self._fence_state: tuple[bool, ...] = ()
         self.frames = 0
+        sc = sim.scenario
+        recorder.metadata("skyhive.run", {  # what a replay needs to draw the run (skyhive console --replay)
+            "scenario": sc.name, "seed": sim.seed, "origin": [sc.origin.lat, sc.origin.lon, sc.origin.alt],
+            "duration": sc.duration, "dt": sc.dt, "drones": sim.n_drones,
+            "fleets": [[name, sl.start, sl.stop] for name, sl in sim.fleet_slices.items()],
+            "well_clear_m": sc.safety.well_clear.horizontal_m})
         self._record(sim)
 
     def __call__(self, sim: Simulation) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from mcap.exceptions import McapError
 from mcap.opcode import Opcode
 from mcap.reader import make_reader
-from mcap.records import Channel, Footer, Message, Schema
+from mcap.records import Channel, Footer, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader
 
 MAGIC = b"\x89MCAP0\r\n"
@@ -130,3 +130,35 @@ def read_messages(path: str | Path, topics: Iterable[str] | None = None) -> Iter
                 yield channel.topic, message.log_time, _decode(message.data, channel.message_encoding)
         return
     yield from _stream_messages(path, wanted)
+
+
+def read_metadata(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Every metadata record of the file, ``{name: {key: JSON-decoded value}}`` (complete or cut short)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, data: dict[str, str]) -> None:
+        vals: dict[str, Any] = {}
+        for k, v in data.items():
+            try:
+                vals[k] = json.loads(v)
+            except ValueError:
+                vals[k] = v
+        out[name] = vals
+
+    if is_complete(path):
+        with open(path, "rb") as f:
+            for rec in make_reader(f).iter_metadata():
+                add(rec.name, rec.metadata)
+        return out
+    limit = readable_prefix(path)
+    with open(path, "rb") as f:
+        reader = StreamReader(io.BufferedReader(_Capped(f, limit)), validate_crcs=True)
+        try:
+            for record in reader.records:
+                if isinstance(record, Metadata):
+                    add(record.name, record.metadata)
+                elif isinstance(record, Footer):
+                    break
+        except (McapError, ValueError, EOFError, struct.error):
+            pass
+    return out

@@ -169,6 +169,11 @@ class McapRecorder:
             self._closed = True
             self._file.close()
 
+    def metadata(self, name: str, data: dict[str, Any]) -> None:
+        """An MCAP metadata record: ``data`` values are written as JSON strings (read back with
+        ``skyhive.record.reader.read_metadata``)."""
+        self._writer.add_metadata(name, {k: json.dumps(v, default=_np_default) for k, v in data.items()})
+
     @property
     def closed(self) -> bool:
         return self._closed
