@@ -50,6 +50,7 @@ def apply(operator: Operator, **action: object) -> dict[str, object]:
 def test_rejected_actions_change_nothing() -> None:
     sim, op = sim_and_operator()
     mission = op.picture.mission
+    assert mission is not None
     before = (len(mission.mtasks), len(sim.fences.prisms), len(sim.log))
     for action in ({"op": "cancel_task", "id": "nope"}, {"op": "ack_alert", "id": 99},
                    {"op": "set_keep_out", "name": "nope", "active": True},
@@ -78,7 +79,7 @@ def test_added_task_is_flown_to_and_logged() -> None:
     assert best <= 6.0, f"no drone reached the operator's task (closest {best:.1f} m)"
     # and cancelling it by id works; a second cancel of an unknown id does not
     apply(op, op="cancel_task", id=task)
-    assert op.picture.mission.mtasks[-1].cancelled_t is not None
+    assert op.picture.mission is not None and op.picture.mission.mtasks[-1].cancelled_t is not None
 
 
 def test_drawn_keep_out_is_respected() -> None:
@@ -107,6 +108,7 @@ def test_drawn_keep_out_is_respected() -> None:
 def test_acknowledging_an_alert() -> None:
     sim, op = sim_and_operator()
     pic = op.picture.airspace
+    assert pic is not None
     while sim.t < 30.0 and not pic.alerts:
         sim.step()
     assert pic.alerts, "the test scenario's intruder raised no alert"

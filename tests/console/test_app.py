@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 import numpy as np
@@ -77,7 +78,7 @@ def test_token_is_required_on_every_request() -> None:
 
 
 def test_cross_origin_websocket_is_refused(served_live: Served) -> None:
-    with pytest.raises(InvalidStatus), connect(ws_url(served_live), origin="http://evil.example") as ws:  # type: ignore[arg-type]
+    with pytest.raises(InvalidStatus), connect(ws_url(served_live), origin="http://evil.example") as ws:  # type: ignore[call-overload]
         ws.recv(timeout=10)
 
 
@@ -86,10 +87,10 @@ def test_stream_health_and_bad_actions(served_live: Served) -> None:
     health = s.get("/healthz").json()
     assert health["status"] == "ok" and health["drones"] == 12 and health["t"] >= 0.0
     with connect(ws_url(s), max_size=1 << 22) as ws:
-        hello, state = (json.loads(m) for m in first_messages(ws, 2))
+        hello, state = (json.loads(m) for m in first_messages(ws, 2))  # type: ignore[arg-type]
         assert hello["type"] == "hello" and hello["can_task"] and hello["origin"]["lat"] == 47.0
         assert state["type"] == "state" and state["zones"][0]["name"] == "depot"
-        frames = []
+        frames: list[Any] = []
         deadline = time.monotonic() + 30
         while len(frames) < 3 and time.monotonic() < deadline:
             m = ws.recv(timeout=30)

@@ -43,7 +43,7 @@ class Picture:
         mission = next((s for s in sim.systems if isinstance(s, MissionSystem)), None)
         self.mission: MissionSystem | None = mission
         comms = next((s for s in sim.systems if isinstance(s, CommsSystem)), None)
-        self.comms: CommsSystem | None = comms if comms is not None else (mission.comms if mission else None)
+        self.comms: CommsSystem | None = comms  # the comms builder also builds the default radio of a mission
         self.airspace = getattr(sim, "airspace", None)  # the AirspacePicture, when the scenario has one
 
     # -- once ----------------------------------------------------------------------------------------------
