@@ -27,8 +27,10 @@ from shapely.ops import unary_union
 from skyhive.geo.fences import FenceSet
 
 F64 = NDArray[np.float64]
-SIMPLIFY_M = 2.0
-EXTRA_M = 3.0  # grown this much more than the clearance the path is tested against
+SIMPLIFY_M = 0.5
+QUAD_SEGS = 4  # arcs of the planning shapes in 22.5 deg chords: a chord cuts in by 2 % of the arc's radius
+EXTRA_M = 3.0  # planning shapes are grown this much (plus 5 % of the clearance) beyond the tested clearance,
+EXTRA_FRACTION = 0.05  # so chords and simplification never cut into the shape a path is tested against
 
 
 @dataclass
@@ -49,8 +51,9 @@ class Obstacles:
         if not shapes:
             return cls([], [])
         blocking = _parts(unary_union([s.buffer(clearance_m) for s in shapes]))
+        grown = clearance_m + EXTRA_M + EXTRA_FRACTION * clearance_m
         planning = [p.simplify(SIMPLIFY_M) for p in
-                    _parts(unary_union([s.buffer(clearance_m + EXTRA_M, quad_segs=2) for s in shapes]))]
+                    _parts(unary_union([s.buffer(grown, quad_segs=QUAD_SEGS) for s in shapes]))]
         for p in blocking:
             shapely.prepare(p)
         return cls(planning, blocking)

@@ -355,5 +355,5 @@ class WaypointFollower:
         self.hold[drone] = pos
 
     def metrics(self) -> dict[str, object]:
-        return {"routes_completed": int((self.done & self.routed).sum()),
+        return {"routes_completed": int(np.count_nonzero(~np.isnan(self.completed_at))),
                 "routes_replanned": self.replans, "routes_blocked": self.blocked}
