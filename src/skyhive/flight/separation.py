@@ -158,6 +158,16 @@ def _clamp(u: F64, i: int, upper: float, lower: float, max_h: float, max_climb: 
         u[i, 1] *= s
 
 
+@njit(cache=True, inline="always")
+def _half_planes(u: F64, i: int, half_ptr: I64, half_n: F64, half_min: F64) -> None:
+    """Row i of u projected in turn onto each of its horizontal half-planes n . u_h >= minimum."""
+    for k in range(half_ptr[i], half_ptr[i + 1]):
+        viol = half_min[k] - (u[i, 0] * half_n[k, 0] + u[i, 1] * half_n[k, 1])
+        if viol > 0.0:
+            u[i, 0] += viol * half_n[k, 0]
+            u[i, 1] += viol * half_n[k, 1]
+
+
 @njit(cache=True)
 def solve_velocities(u: F64, fly: NDArray[np.bool_], ptr: I64, normal: F64, minimum: F64,
                      sigma: NDArray[np.int8], tilt_h: float, tilt_v: float, half_ptr: I64, half_n: F64,
@@ -183,11 +193,7 @@ def solve_velocities(u: F64, fly: NDArray[np.bool_], ptr: I64, normal: F64, mini
         a1 = ptr[i + 1]
         if a0 == a1:
             # no neighbours: only single-drone constraints (one pass is exact for one half-plane)
-            for k in range(half_ptr[i], half_ptr[i + 1]):
-                viol = half_min[k] - (u[i, 0] * half_n[k, 0] + u[i, 1] * half_n[k, 1])
-                if viol > 0.0:
-                    u[i, 0] += viol * half_n[k, 0]
-                    u[i, 1] += viol * half_n[k, 1]
+            _half_planes(u, i, half_ptr, half_n, half_min)
             _clamp(u, i, upper[i], lower[i], max_h[i], max_climb[i], max_descent[i])
             continue
         left = True
@@ -210,11 +216,7 @@ def solve_velocities(u: F64, fly: NDArray[np.bool_], ptr: I64, normal: F64, mini
                     u[i, 0] += s * dx
                     u[i, 1] += s * dy
                     u[i, 2] += s * dz
-            for k in range(half_ptr[i], half_ptr[i + 1]):
-                viol = half_min[k] - (u[i, 0] * half_n[k, 0] + u[i, 1] * half_n[k, 1])
-                if viol > 0.0:
-                    u[i, 0] += viol * half_n[k, 0]
-                    u[i, 1] += viol * half_n[k, 1]
+            _half_planes(u, i, half_ptr, half_n, half_min)
             _clamp(u, i, upper[i], lower[i], max_h[i], max_climb[i], max_descent[i])
             left = False
             for a in range(a0, a1):
